@@ -1,0 +1,1 @@
+"""Completion layer: cursor context, tree-sitter syntax, prompts, stop rules. Never imports torch."""

@@ -1,0 +1,44 @@
+"""The small interface through which completion talks to models (plain types only).
+
+`models.pair.ModelPair` satisfies it; unit tests use fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import Protocol
+
+
+class GenerationStatsLike(Protocol):
+    prompt_tokens: int
+    new_tokens: int
+    prefill_seconds: float
+    decode_seconds: float
+    stop_reason: str  # "eos" | "stop-rule" | "max-tokens" | "cancelled"
+
+
+class GenerationLike(Protocol):
+    token_ids: tuple[int, ...]
+    text: str
+    stats: GenerationStatsLike
+
+
+class Generator(Protocol):
+    bos_id: int | None
+    context_window: int
+
+    def token_id(self, token: str) -> int | None:
+        """Id of a token spelled exactly so, or None when the vocabulary lacks it."""
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`, without special tokens."""
+
+    def generate(
+        self,
+        prompt_ids: Sequence[int],
+        max_new_tokens: int,
+        end_ids: Collection[int] = (),
+        should_stop: Callable[[str], bool] = ...,
+        is_cancelled: Callable[[], bool] = ...,
+    ) -> GenerationLike:
+        """Continue `prompt_ids`; `should_stop` sees the decoded continuation so far."""

@@ -1,0 +1,68 @@
+"""Where a completion ends: checked while tokens arrive, and applied to the final text.
+
+Single-line: at the first newline. Multi-line: before the first line that leaves the
+cursor's block (dedents below it, or returns to its level after the completion opened a
+block of its own), before a line that repeats the suffix's next line, or at a blank-line
+pair.
+"""
+
+from __future__ import annotations
+
+from completion.cursor import CursorContext
+from completion.mode import SINGLE_LINE
+
+
+def _indent_width(line: str) -> int:
+    stripped = line.lstrip(" \t")
+    return len(line[: len(line) - len(stripped)].expandtabs(8))
+
+
+class StopRule:
+    def __init__(self, mode: str, context: CursorContext):
+        self.mode = mode
+        self.line_prefix = context.line_prefix
+        next_lines = [line.strip() for line in context.suffix.split("\n")[1:] if line.strip()]
+        self.suffix_next_line = next_lines[0] if next_lines else None
+
+    def cut_point(self, text: str) -> int | None:
+        """Index where `text` must end, if a complete line already decides it."""
+        if self.mode == SINGLE_LINE:
+            newline = text.find("\n")
+            return newline if newline >= 0 else None
+        lines = text.split("\n")
+        first = lines[0]
+        opens_block = first.rstrip().endswith(":")
+        # On a blank line the completion may indent further itself: its first line sets the block.
+        lead = self.line_prefix + first if not self.line_prefix.strip() else self.line_prefix
+        block_indent = _indent_width(lead)
+        position = len(first) + 1
+        blank_run = 0
+        # Only complete lines (followed by a newline) can decide; the last piece may still grow.
+        for line in lines[1:-1]:
+            line_start = position
+            position += len(line) + 1
+            if not line.strip():
+                blank_run += 1
+                if blank_run == 2:
+                    return line_start - 1
+                continue
+            blank_run = 0
+            indent = _indent_width(line)
+            if indent < block_indent or (opens_block and indent <= block_indent):
+                return line_start - 1
+            if self.suffix_next_line is not None and line.strip() == self.suffix_next_line:
+                return line_start - 1
+        return None
+
+    def should_stop(self, text: str) -> bool:
+        return self.cut_point(text) is not None
+
+    def finish(self, text: str, hit_token_limit: bool) -> str:
+        """The text to show: cut at the stop, without trailing blank lines or half lines."""
+        cut = self.cut_point(text)
+        if cut is not None:
+            text = text[:cut]
+        elif hit_token_limit and self.mode != SINGLE_LINE and "\n" in text.strip("\n"):
+            text = text[: text.rstrip("\n").rfind("\n")]  # never end on half a line
+        text = text.rstrip()
+        return text if text.strip() else ""

@@ -1,0 +1,84 @@
+"""The one worker that owns the models: loading, reloading and running completions off the
+event loop, so the server keeps answering while a model loads or generates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from completion.service import CompletionRequest, CompletionResult, CompletionService
+from models.errors import DeviceError, ModelError
+from models.pair import ModelPair, PairSpec
+
+log = logging.getLogger(__name__)
+
+LOADING, READY, FAILED = "loading", "ready", "error"
+
+
+@dataclass
+class LoadOutcome:
+    state: str
+    message: str | None = None   # for the user: why it failed, or what was substituted
+    pair: ModelPair | None = None
+
+
+def load_pair(spec: PairSpec) -> LoadOutcome:
+    """Load a pair; an unusable device falls back to `auto` with a warning rather than leaving
+    the user without completions."""
+    try:
+        return LoadOutcome(READY, pair=ModelPair.load(spec))
+    except DeviceError as error:
+        if spec.device == "auto":
+            return LoadOutcome(FAILED, str(error))
+        fallback = PairSpec(spec.draft, spec.target, "auto", spec.dtype)
+        outcome = load_pair(fallback)
+        if outcome.state == READY:
+            outcome.message = f"{error}. Using {outcome.pair.target.placement.device} instead."
+        return outcome
+    except ModelError as error:
+        return LoadOutcome(FAILED, str(error))
+
+
+class ModelHost:
+    def __init__(self) -> None:
+        # One thread: torch work is serialised, and models are never used by two requests at once.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-model")
+        self.state, self.error, self.spec = LOADING, None, None
+        self._service: CompletionService | None = None
+        self._pair: ModelPair | None = None
+        self._loaded = asyncio.Event()
+
+    async def load(self, spec: PairSpec) -> LoadOutcome:
+        self.spec, self.state, self.error = spec, LOADING, None
+        self._loaded.clear()
+        outcome = await asyncio.get_running_loop().run_in_executor(self._worker, load_pair, spec)
+        if spec != self.spec:  # a newer load was asked for meanwhile; it decides the state
+            return outcome
+        self.state, self.error = outcome.state, outcome.message if outcome.state == FAILED else None
+        if outcome.pair is not None:
+            self._pair, self._service = outcome.pair, CompletionService(outcome.pair)
+        elif self._pair is not None:  # a failed reload keeps the models that worked
+            self.state = READY
+            outcome.message = self.error = f"{outcome.message}; still using the previously loaded models"
+        self._loaded.set()
+        log.info("models %s%s", self.state, f": {outcome.message}" if outcome.message else "")
+        return outcome
+
+    async def complete(self, request: CompletionRequest, cancelled: threading.Event) -> CompletionResult | None:
+        """Run one completion on the worker; None when no model is usable."""
+        await self._loaded.wait()
+        if self._service is None:
+            return None
+        service = self._service
+        return await asyncio.get_running_loop().run_in_executor(
+            self._worker, service.complete, request, cancelled.is_set)
+
+    def describe(self) -> dict:
+        return {"state": self.state, "error": self.error,
+                "models": self._pair.describe() if self._pair else None}
+
+    def shutdown(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)

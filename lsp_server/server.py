@@ -1,0 +1,192 @@
+"""The pygls server: state, settings, model loading with progress, and the LSP handlers.
+
+Handlers are glue: find the document, convert the position, call the completion
+service on the model worker, convert the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+import uuid
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from completion.service import CompletionRequest, CompletionResult
+from lsp_server import __version__
+from lsp_server.model_host import FAILED, ModelHost
+from lsp_server.positions import PositionError, offset_at, position_of
+from lsp_server.settings import TandemSettings, parse_settings
+from lsp_server.stats import RunningStats
+from models.pair import PairSpec
+
+log = logging.getLogger(__name__)
+STATUS_METHOD = "tandem/status"
+
+
+class TandemServer(LanguageServer):
+    def __init__(self, initial_settings: dict | None = None) -> None:
+        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        self.settings, problems = parse_settings(initial_settings)
+        self.startup_problems = problems
+        self.host = ModelHost()
+        self.stats = RunningStats()
+        self._request_ids = itertools.count(1)
+        self._newest: dict[str, threading.Event] = {}  # uri → cancel flag of its newest request
+
+    # -- messages -----------------------------------------------------------------------
+    def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        log.warning("%s", message) if kind != types.MessageType.Error else log.error("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"Tandem: {message}"))
+
+    # -- settings and models ------------------------------------------------------------
+    def pair_spec(self) -> PairSpec:
+        s = self.settings
+        return PairSpec(s.draft_model, s.target_model, s.device, s.dtype)
+
+    def apply_settings(self, raw: object) -> bool:
+        """Take new settings; True when the models must be reloaded."""
+        before = self.pair_spec()
+        self.settings, problems = parse_settings(raw, self.settings)
+        for problem in problems:
+            self.tell_user(problem)
+        return self.pair_spec() != before
+
+    async def load_models(self) -> None:
+        token = str(uuid.uuid4())
+        progress = self._supports_progress()
+        if progress:
+            try:
+                await self.work_done_progress.create_async(token)
+                self.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                    title="Tandem", message="loading models", cancellable=False))
+            except Exception as error:  # a client that refuses progress still gets models
+                log.info("no progress reporting: %s", error)
+                progress = False
+        outcome = await self.host.load(self.pair_spec())
+        if progress:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=outcome.state))
+        if outcome.message:
+            kind = types.MessageType.Error if outcome.state == FAILED else types.MessageType.Warning
+            self.tell_user(outcome.message, kind)
+
+    def _supports_progress(self) -> bool:
+        window = self.client_capabilities.window
+        return bool(window and window.work_done_progress)
+
+    # -- completion -----------------------------------------------------------------------
+    def document_text(self, uri: str) -> str:
+        if uri not in self.workspace.text_documents:
+            raise JsonRpcInvalidParams(f"document {uri} is not open: send textDocument/didOpen first")
+        return self.workspace.get_text_document(uri).source
+
+    def cursor_offset(self, uri: str, text: str, position: types.Position) -> int:
+        try:
+            return offset_at(text, position.line, position.character, self.position_encoding())
+        except PositionError as error:
+            raise JsonRpcInvalidParams(f"{error} in {uri}") from None
+
+    def position_encoding(self) -> str:
+        encoding = self.workspace.position_encoding
+        return str(encoding.value if hasattr(encoding, "value") else encoding or "utf-16")
+
+    async def complete(self, uri: str, text: str, offset: int) -> CompletionResult | None:
+        """Newest request per document wins: an older one is cancelled between tokens."""
+        request_id = next(self._request_ids)
+        cancelled = threading.Event()
+        if (older := self._newest.get(uri)) is not None:
+            older.set()
+        self._newest[uri] = cancelled
+        started = time.perf_counter()
+        try:
+            if self.settings.debounce_ms:
+                await asyncio.sleep(self.settings.debounce_ms / 1000)
+            if cancelled.is_set():
+                self.stats.cancelled += 1
+                return None
+            request = CompletionRequest(text, offset, self.settings.completion_options())
+            result = await self.host.complete(request, cancelled)
+        except asyncio.CancelledError:  # $/cancelRequest: stop the worker at the next token
+            cancelled.set()
+            self.stats.cancelled += 1
+            raise
+        except Exception:
+            self.stats.failed += 1
+            log.exception("request %d failed", request_id)
+            raise
+        finally:
+            if self._newest.get(uri) is cancelled:
+                del self._newest[uri]
+        latency_ms = (time.perf_counter() - started) * 1000
+        if result is None:
+            return None
+        if result.stop_reason == "cancelled":
+            self.stats.cancelled += 1
+        else:
+            self.stats.record(latency_ms, result.text, result.new_tokens, result.stage_ms["generate"] / 1000,
+                              {"mode": result.mode, "promptFormat": result.prompt_format,
+                               "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
+                               "stopReason": result.stop_reason, "syntaxError": result.syntax_error,
+                               "stageMs": result.stage_ms})
+        log.info("request=%d uri=%s mode=%s format=%s prompt_tokens=%d new_tokens=%d stop=%s "
+                 "latency_ms=%.1f stages=%s", request_id, uri, result.mode, result.prompt_format,
+                 result.prompt_tokens, result.new_tokens, result.stop_reason, latency_ms, result.stage_ms)
+        return result
+
+
+def create_server(initial_settings: dict | None = None) -> TandemServer:
+    server = TandemServer(initial_settings)
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: TandemServer, params: types.InitializeParams) -> None:
+        ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: TandemServer, params: types.InitializedParams) -> None:
+        for problem in ls.startup_problems:
+            ls.tell_user(problem)
+        if ls.settings.temperature > 0 or ls.settings.draft_tokens != "auto":
+            log.info("temperature/draftTokens are accepted; this build decodes greedily with the target")
+        await ls.load_models()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: TandemServer, params: types.DidChangeConfigurationParams) -> None:
+        raw = params.settings
+        if not raw:  # pull-model clients send null and expect us to ask
+            try:
+                raw = (await ls.workspace_configuration_async(types.ConfigurationParams(
+                    items=[types.ConfigurationItem(section="tandem")])))[0]
+            except Exception as error:
+                log.info("workspace/configuration failed: %s", error)
+                return
+        if ls.apply_settings(raw):
+            await ls.load_models()
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def on_inline_completion(ls: TandemServer, params: types.InlineCompletionParams):
+        uri = params.text_document.uri
+        text = ls.document_text(uri)
+        offset = ls.cursor_offset(uri, text, params.position)
+        result = await ls.complete(uri, text, offset)
+        if result is None or not result.text:
+            return types.InlineCompletionList(items=[])
+        line, character = position_of(text, offset, ls.position_encoding())
+        here = types.Position(line, character)
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(
+            insert_text=result.text, range=types.Range(here, here))])
+
+    @server.feature(STATUS_METHOD)
+    def on_status(ls: TandemServer, params) -> dict:
+        return {**ls.host.describe(), "settings": ls.settings.model_dump(by_alias=True),
+                "stats": ls.stats.as_dict(), "version": __version__}
+
+    @server.feature(types.SHUTDOWN)
+    def on_shutdown(ls: TandemServer, params) -> None:
+        ls.host.shutdown()
+
+    return server

@@ -1,0 +1,47 @@
+"""Running request statistics for `tandem/status`."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from statistics import quantiles
+
+WINDOW = 500  # recent requests kept for percentiles
+
+
+def percentile(values: list[float], p: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+@dataclass
+class RunningStats:
+    requests: int = 0
+    answered: int = 0      # requests that returned non-empty text
+    cancelled: int = 0
+    failed: int = 0
+    new_tokens: int = 0
+    decode_seconds: float = 0.0
+    latencies_ms: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
+    last: dict | None = None  # the newest finished request, for `tandem complete` and debugging
+
+    def record(self, latency_ms: float, text: str, new_tokens: int, decode_seconds: float,
+               details: dict) -> None:
+        self.last = {"latencyMs": round(latency_ms, 1), **details}
+        self.requests += 1
+        self.answered += bool(text)
+        self.new_tokens += new_tokens
+        self.decode_seconds += decode_seconds
+        self.latencies_ms.append(latency_ms)
+
+    def as_dict(self) -> dict:
+        latencies = sorted(self.latencies_ms)
+        return {
+            "requests": self.requests, "answered": self.answered, "cancelled": self.cancelled,
+            "failed": self.failed, "last": self.last,
+            "latencyMs": {f"p{p}": percentile(latencies, p) for p in (50, 95, 99)},
+            "tokensPerSecond": round(self.new_tokens / self.decode_seconds, 1) if self.decode_seconds else None,
+        }

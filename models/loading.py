@@ -1,0 +1,98 @@
+"""Loading checkpoints from local directories with transformers: offline, safetensors only,
+no remote code. Every failure becomes a ModelLoadError whose message names the directory
+and what is wrong with it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Never reach for a model hub: checkpoints are local directories.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase  # noqa: E402
+
+from models.devices import Placement  # noqa: E402
+from models.errors import ModelLoadError, TokenizerMismatchError  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    role: str
+    path: Path
+    model: torch.nn.Module
+    tokenizer: PreTrainedTokenizerBase
+    placement: Placement
+    vocab_size: int  # rows of the embedding/logits, may exceed len(tokenizer)
+    context_window: int
+    load_seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def check_checkpoint_dir(role: str, path: Path) -> None:
+    """Fail early, with a precise message, on directories that cannot be a checkpoint."""
+    if not path.exists():
+        raise ModelLoadError(f"{role} model directory '{path}' does not exist")
+    if not path.is_dir():
+        raise ModelLoadError(f"{role} model path '{path}' is a file; point it at a checkpoint directory")
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(
+            f"{role} model directory '{path}' is not a transformers checkpoint (no config.json)"
+        )
+    if not any(path.glob("*.safetensors")):
+        raise ModelLoadError(
+            f"{role} model directory '{path}' has no .safetensors weights "
+            "(Tandem loads safetensors only; convert .bin weights first)"
+        )
+
+
+def load_checkpoint(role: str, path: Path, placement: Placement) -> LoadedModel:
+    check_checkpoint_dir(role, path)
+    started = time.perf_counter()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, local_files_only=True, use_safetensors=True, trust_remote_code=False,
+            dtype=placement.dtype,
+        )
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(f"{role} model in '{path}' failed to load: {first_line}") from error
+    model.to(placement.device).eval()
+    config = model.config
+    context = getattr(config, "max_position_embeddings", None) or tokenizer.model_max_length
+    loaded = LoadedModel(
+        role=role, path=path, model=model, tokenizer=tokenizer, placement=placement,
+        vocab_size=model.get_input_embeddings().weight.shape[0], context_window=int(context),
+        load_seconds=time.perf_counter() - started,
+    )
+    log.info("loaded %s model %s (%d ids, context %d) on %s/%s in %.2fs", role, path, loaded.vocab_size,
+             loaded.context_window, placement.device, placement.dtype, loaded.load_seconds)
+    return loaded
+
+
+def check_tokenizers_match(draft: LoadedModel, target: LoadedModel) -> None:
+    """The draft must tokenize like the target on every id it has: both share the continuation."""
+    draft_vocab, target_vocab = draft.tokenizer.get_vocab(), target.tokenizer.get_vocab()
+    if len(draft_vocab) > len(target_vocab):
+        raise TokenizerMismatchError(
+            f"draft tokenizer has {len(draft_vocab)} tokens, more than the target's {len(target_vocab)}; "
+            "the draft must share the target's vocabulary"
+        )
+    for token, index in draft_vocab.items():
+        if target_vocab.get(token) != index:
+            other = target.tokenizer.convert_ids_to_tokens(index) if index < len(target_vocab) else None
+            raise TokenizerMismatchError(
+                f"draft tokenizer ('{draft.path}') does not match the target's ('{target.path}'): "
+                f"id {index} is {token!r} for the draft but {other!r} for the target"
+            )
