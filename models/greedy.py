@@ -31,7 +31,7 @@ def greedy_generate(
     started = time.perf_counter()
     cache = DynamicCache(config=model.config)
     inputs = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
-    logits = model(input_ids=inputs, past_key_values=cache, use_cache=True).logits[0, -1]
+    logits = model(input_ids=inputs, cache=cache, use_cache=True).logits[0, -1]
     prefill_done = time.perf_counter()
     generated: list[int] = []
     stop_reason, text = STOP_MAX_TOKENS, ""
@@ -51,7 +51,7 @@ def greedy_generate(
         if len(generated) == max_new_tokens:
             break
         step = torch.tensor([[token]], dtype=torch.long, device=device)
-        logits = model(input_ids=step, past_key_values=cache, use_cache=True).logits[0, -1]
+        logits = model(input_ids=step, cache=cache, use_cache=True).logits[0, -1]
     finished = time.perf_counter()
     stats = GenerationStats(
         prompt_tokens=len(prompt_ids), new_tokens=len(generated),

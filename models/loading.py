@@ -16,11 +16,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase  # noqa: E402
+from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from models.devices import Placement  # noqa: E402
 from models.errors import ModelLoadError, TokenizerMismatchError  # noqa: E402
 
 log = logging.getLogger(__name__)
+transformers_logging.disable_progress_bar()  # progress bars would flood the server's stderr
 
 
 @dataclass
@@ -65,7 +67,7 @@ def load_checkpoint(role: str, path: Path, placement: Placement) -> LoadedModel:
             path, local_files_only=True, use_safetensors=True, trust_remote_code=False,
             dtype=placement.dtype,
         )
-    except (OSError, ValueError, KeyError, RuntimeError) as error:
+    except Exception as error:  # any failure here means the directory is not a usable model
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelLoadError(f"{role} model in '{path}' failed to load: {first_line}") from error
     model.to(placement.device).eval()

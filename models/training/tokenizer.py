@@ -16,12 +16,12 @@ UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 FIM_TOKENS = ("<PRE>", "<SUF>", "<MID>", "<EOT>")
 
 
-def train_base_tokenizer(texts: Iterable[str]) -> Tokenizer:
+def train_base_tokenizer(texts: Iterable[str], vocab_size: int = BASE_VOCAB_SIZE) -> Tokenizer:
     tokenizer = Tokenizer(models.BPE(unk_token=None))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=BASE_VOCAB_SIZE,
+        vocab_size=vocab_size,
         min_frequency=2,
         special_tokens=[UNK, BOS, EOS],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -35,11 +35,11 @@ def train_base_tokenizer(texts: Iterable[str]) -> Tokenizer:
 
 
 def with_fim_tokens(base: Tokenizer) -> Tokenizer:
-    """A copy of `base` with the FIM tokens appended (ids BASE_VOCAB_SIZE…+3)."""
+    """A copy of `base` with the FIM tokens appended right after its vocabulary."""
     target = Tokenizer.from_str(base.to_str())
     target.add_special_tokens(list(FIM_TOKENS))
     for offset, token in enumerate(FIM_TOKENS):
-        assert target.token_to_id(token) == BASE_VOCAB_SIZE + offset, token
+        assert target.token_to_id(token) == base.get_vocab_size() + offset, token
     return target
 
 

@@ -1,0 +1,53 @@
+"""A fake Generator: one token per character, and a scripted continuation fed through the
+stop callback token by token exactly as the real decoder does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FIM = {"<PRE>": 1000, "<SUF>": 1001, "<MID>": 1002, "<EOT>": 1003}
+
+
+@dataclass(frozen=True)
+class FakeStats:
+    prompt_tokens: int
+    new_tokens: int
+    stop_reason: str
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.001
+
+
+@dataclass(frozen=True)
+class FakeGeneration:
+    token_ids: tuple[int, ...]
+    text: str
+    stats: FakeStats
+
+
+@dataclass
+class FakeGenerator:
+    continuation: str = ""
+    vocabulary: dict = field(default_factory=lambda: dict(FIM))
+    context_window: int = 4096
+    bos_id: int | None = 1
+    prompts: list = field(default_factory=list)
+
+    def token_id(self, token):
+        return self.vocabulary.get(token)
+
+    def encode(self, text):
+        return [ord(c) + 10 for c in text]
+
+    def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
+                 is_cancelled=lambda: False):
+        self.prompts.append(tuple(prompt_ids))
+        text, reason = "", "eos"
+        for char in self.continuation[:max_new_tokens]:
+            text += char
+            if should_stop(text):
+                reason = "stop-rule"
+                break
+        else:
+            if len(self.continuation) >= max_new_tokens:
+                reason = "max-tokens"
+        return FakeGeneration(tuple(self.encode(text)), text, FakeStats(len(prompt_ids), len(text), reason))

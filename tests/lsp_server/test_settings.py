@@ -1,0 +1,42 @@
+from completion.service import CompletionOptions
+from lsp_server.settings import TandemSettings, parse_settings
+
+
+def test_every_field_has_a_default_and_camel_case_names():
+    settings = TandemSettings()
+    wire = settings.model_dump(by_alias=True)
+    assert {"draftModel", "targetModel", "device", "dtype", "promptFormat", "maxNewTokens",
+            "draftTokens", "temperature", "multiline", "contextTokens", "debounceMs"} <= set(wire)
+
+
+def test_section_may_be_nested_under_tandem():
+    settings, problems = parse_settings({"tandem": {"maxNewTokens": 32, "multiline": "never"}})
+    assert (settings.max_new_tokens, settings.multiline, problems) == (32, "never", [])
+
+
+def test_bad_values_keep_the_previous_value_and_say_why():
+    previous, _ = parse_settings({"maxNewTokens": 40})
+    settings, problems = parse_settings(
+        {"maxNewTokens": -5, "device": "tpu", "contextTokens": "lots", "temperature": 0.2}, previous)
+    assert settings.max_new_tokens == 40 and settings.device == "auto" and settings.context_tokens == 1024
+    assert settings.temperature == 0.2  # the good value in the same payload still applies
+    assert len(problems) == 3
+    assert any("tandem.maxNewTokens = -5 is invalid" in p and "keeping 40" in p for p in problems)
+    assert any("must be auto, cpu, cuda, cuda:N, mps or npu" in p for p in problems)
+
+
+def test_unknown_keys_and_non_objects_are_reported():
+    _, problems = parse_settings({"maxNewToken": 3})
+    assert problems == ["unknown setting tandem.maxNewToken ignored"]
+    settings, problems = parse_settings(["not", "an", "object"])
+    assert settings == TandemSettings() and "must be an object" in problems[0]
+
+
+def test_draft_tokens_accepts_auto_or_a_small_number():
+    assert parse_settings({"draftTokens": 5})[0].draft_tokens == 5
+    assert parse_settings({"draftTokens": 99})[1]
+
+
+def test_completion_options_are_plain_values():
+    options = parse_settings({"maxNewTokens": 20, "contextTokens": 512})[0].completion_options()
+    assert options == CompletionOptions(max_new_tokens=20, context_tokens=512)
