@@ -3,7 +3,9 @@ tests use it to go through exactly the path an editor takes."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,9 @@ class TandemClient:
     """Spawns `python -m lsp_server serve` and speaks LSP to it."""
     server_args: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # window/showMessage texts, in order
+    progress: list[str] = field(default_factory=list)  # $/progress kinds: begin, report, end
+    echo_stderr: bool = False  # copy the server's stderr to ours
+    stderr_tail: deque = field(default_factory=lambda: deque(maxlen=200))
     client: LanguageClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -34,10 +39,28 @@ class TandemClient:
 
         @self.client.feature(types.PROGRESS)
         def on_progress(params) -> None:
-            return None
+            self.progress.append(getattr(params.value, "kind", None) or params.value.get("kind"))
 
     async def start(self, settings: dict | None = None, root: Path | None = None) -> None:
+        """Spawn the server over stdio and initialize it."""
         await self.client.start_io(sys.executable, "-m", "lsp_server", "serve", *self.server_args)
+        # pygls pipes the server's stderr and never reads it: drain it, or logs could block it.
+        self._drain = asyncio.create_task(self._drain_stderr(self.client._server.stderr))
+        await self._initialize(settings, root)
+
+    async def connect(self, host: str, port: int, settings: dict | None = None) -> None:
+        """Attach to a server already listening on TCP, as a dev-container editor does."""
+        await self.client.start_tcp(host, port)
+        await self._initialize(settings, None)
+
+    async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            text = line.decode(errors="replace").rstrip("\n")
+            self.stderr_tail.append(text)
+            if self.echo_stderr:
+                print(text, file=sys.stderr)
+
+    async def _initialize(self, settings: dict | None, root: Path | None) -> None:
         capabilities = types.ClientCapabilities(
             window=types.WindowClientCapabilities(work_done_progress=True),
             general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),

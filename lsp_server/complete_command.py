@@ -27,7 +27,7 @@ async def run_complete(args: argparse.Namespace, settings: dict) -> int:
     except (UnicodeDecodeError, OSError) as error:
         return _fail(f"cannot read {path} as UTF-8: {error}")
     server_args = ["-v"] * args.verbose + (["--log-file", str(args.log_file)] if args.log_file else [])
-    client = TandemClient(server_args)
+    client = TandemClient(server_args, echo_stderr=bool(args.verbose))
     started = time.perf_counter()
     await client.start(settings)
     uri = path.resolve().as_uri()

@@ -9,10 +9,15 @@ from lsp_server.client import TandemClient
 
 
 class ServerSession:
-    def __init__(self, settings: dict | None = None):
+    def __init__(self, settings: dict | None = None, server_args: list[str] | None = None,
+                 tcp: tuple[str, int] | None = None):
         self.runner = asyncio.Runner()
-        self.client = TandemClient()
-        self.run(self.client.start(settings))
+        self.client = TandemClient(server_args or [])
+        try:
+            self.run(self.client.connect(*tcp, settings) if tcp else self.client.start(settings))
+        except BaseException:
+            self.runner.close()
+            raise
 
     def run(self, coroutine):
         return self.runner.run(coroutine)

@@ -12,11 +12,21 @@ DEMO = ROOT / "examples" / "demo.py"
 
 
 @pytest.fixture(scope="module")
-def session():
-    session = ServerSession()
+def server_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("logs") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def session(server_log):
+    # -v: info logs flow during every test, and must never reach the LSP stream on stdout.
+    session = ServerSession(server_args=["-v", "--log-file", str(server_log)])
     assert session.wait_loaded()["state"] == "ready"
     yield session
     session.close()
+
+
+def test_model_loading_is_reported_with_progress(session):
+    assert session.client.progress[0] == "begin" and session.client.progress[-1] == "end"
 
 
 def open_text(session: ServerSession, name: str, text: str) -> str:
@@ -36,6 +46,14 @@ def test_completes_a_real_file_with_the_embedded_target(session):
     assert status["stats"]["last"]["promptFormat"] == "embedded"
     assert status["stats"]["last"]["mode"] == "multi-line"
     assert status["stats"]["answered"] >= 1 and status["stats"]["latencyMs"]["p50"] > 0
+
+
+def test_one_structured_log_line_per_request(session, server_log):
+    uri = open_text(session, "logged.py", "import os\n\nprint(os.")
+    session.complete(uri, 2, 9)
+    lines = [line for line in server_log.read_text().splitlines() if "uri=file:///virtual/logged.py" in line]
+    assert len(lines) == 1
+    assert all(f" {key}=" in lines[0] for key in ("request", "prompt_tokens", "new_tokens", "stop", "latency_ms"))
 
 
 def test_document_never_opened(session):
