@@ -14,7 +14,10 @@ class GenerationStatsLike(Protocol):
     new_tokens: int
     prefill_seconds: float
     decode_seconds: float
-    stop_reason: str  # "eos" | "stop-rule" | "max-tokens" | "cancelled"
+    stop_reason: str  # "eos" | "stop-rule" | "max-tokens" | "cancelled" | "error"
+    drafted: int        # draft tokens proposed
+    accepted: int       # ... of which the target accepted
+    target_passes: int  # target forward passes, prefill included
 
 
 class GenerationLike(Protocol):
@@ -25,7 +28,8 @@ class GenerationLike(Protocol):
 
 class Generator(Protocol):
     bos_id: int | None
-    context_window: int
+    context_window: int        # the target's positions
+    draft_context_window: int  # the draft's positions
 
     def token_id(self, token: str) -> int | None:
         """Id of a token spelled exactly so, or None when the vocabulary lacks it."""
@@ -40,5 +44,7 @@ class Generator(Protocol):
         end_ids: Collection[int] = (),
         should_stop: Callable[[str], bool] = ...,
         is_cancelled: Callable[[], bool] = ...,
+        draft_prompt_ids: Sequence[int] | None = None,
     ) -> GenerationLike:
-        """Continue `prompt_ids`; `should_stop` sees the decoded continuation so far."""
+        """Continue `prompt_ids`; `should_stop` sees the decoded continuation so far. The
+        draft (if any) reads `draft_prompt_ids`, its own left-context prompt."""

@@ -34,6 +34,9 @@ class Prompt:
     end_ids: tuple[int, ...]  # tokens that end generation besides EOS
     prefix_tokens: int
     suffix_tokens: int
+    # The draft's own prompt: left context only, in the shared base vocabulary (a draft
+    # cannot read FIM ids, and was trained left to right).
+    draft_ids: tuple[int, ...] = ()
 
 
 def detect_format(generator: Generator, requested: str) -> str:
@@ -79,13 +82,15 @@ def _encode_no_leading_space(generator: Generator, text: str) -> list[int]:
 
 
 def build_prompt(generator: Generator, context: CursorContext, requested_format: str,
-                 budget: int) -> Prompt:
-    """Prompt ids for `context`, using at most `budget` tokens."""
+                 budget: int, draft_budget: int) -> Prompt:
+    """Prompt ids for `context`: the target's within `budget` tokens, the draft's within
+    `draft_budget`."""
     family = detect_format(generator, requested_format)
     bos = [generator.bos_id] if generator.bos_id is not None else []
+    draft = tuple(bos + _encode_tail(generator, context.prefix, draft_budget - len(bos)))
     if family == "plain":
         prefix = _encode_tail(generator, context.prefix, budget - len(bos))
-        return Prompt(tuple(bos + prefix), family, (), len(prefix), 0)
+        return Prompt(tuple(bos + prefix), family, (), len(prefix), 0, draft)
     pre, suf, mid, eot = (generator.token_id(token) for token in FIM_SPELLINGS[family])
     room = budget - len(bos) - 3
     encode_suffix = (lambda text: _encode_no_leading_space(generator, text)) if family == "codellama" else None
@@ -93,4 +98,4 @@ def build_prompt(generator: Generator, context: CursorContext, requested_format:
         if context.suffix.strip() else []
     prefix = _encode_tail(generator, context.prefix, room - len(suffix))
     ids = [*bos, pre, *prefix, suf, *suffix, mid]
-    return Prompt(tuple(ids), family, (eot,), len(prefix), len(suffix))
+    return Prompt(tuple(ids), family, (eot,), len(prefix), len(suffix), draft)

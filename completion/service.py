@@ -17,6 +17,8 @@ from completion.prompt import build_prompt
 from completion.stops import StopRule
 from completion.syntax import syntax_at
 
+DRAFT_HEADROOM = 16  # positions kept free for draft tokens that may be rolled back
+
 
 @dataclass(frozen=True)
 class CompletionOptions:
@@ -42,6 +44,9 @@ class CompletionResult:
     new_tokens: int
     stop_reason: str
     syntax_error: bool
+    drafted: int = 0
+    accepted: int = 0
+    target_passes: int = 0
     stage_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -53,9 +58,11 @@ class CompletionService:
     def __init__(self, generator: Generator):
         self.generator = generator
 
-    def prompt_budget(self, options: CompletionOptions) -> int:
-        """Prompt tokens allowed: the setting, within what the target's window leaves."""
-        return max(16, min(options.context_tokens, self.generator.context_window - options.max_new_tokens))
+    def prompt_budget(self, options: CompletionOptions, window: int | None = None) -> int:
+        """Prompt tokens allowed: the setting, within what the model's window leaves (the
+        draft also needs room for the tokens it drafts beyond the accepted ones)."""
+        window = self.generator.context_window if window is None else window
+        return max(16, min(options.context_tokens, window - options.max_new_tokens - DRAFT_HEADROOM))
 
     def complete(self, request: CompletionRequest,
                  is_cancelled: Callable[[], bool] = lambda: False) -> CompletionResult:
@@ -72,11 +79,12 @@ class CompletionService:
         syntax = syntax_at(request.text, context.prefix)
         mode = decide_mode(context, syntax, options.multiline)
         lap("context")
-        prompt = build_prompt(self.generator, context, options.prompt_format, self.prompt_budget(options))
+        prompt = build_prompt(self.generator, context, options.prompt_format, self.prompt_budget(options),
+                              self.prompt_budget(options, self.generator.draft_context_window))
         rule = StopRule(mode, context)
         lap("prompt")
         generation = self.generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
-                                             rule.should_stop, is_cancelled)
+                                             rule.should_stop, is_cancelled, prompt.draft_ids)
         lap("generate")
         text = rule.finish(generation.text, generation.stats.stop_reason == "max-tokens")
         if mode == SINGLE_LINE:
@@ -85,7 +93,9 @@ class CompletionService:
         return CompletionResult(
             text=text, mode=mode, prompt_format=prompt.format, prompt_tokens=len(prompt.ids),
             new_tokens=generation.stats.new_tokens, stop_reason=generation.stats.stop_reason,
-            syntax_error=syntax.has_error, stage_ms=stage_ms,
+            syntax_error=syntax.has_error, drafted=generation.stats.drafted,
+            accepted=generation.stats.accepted, target_passes=generation.stats.target_passes,
+            stage_ms=stage_ms,
         )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from completion.service import CompletionRequest, CompletionResult, CompletionService
 from models.errors import DeviceError, ModelError
-from models.pair import ModelPair, PairSpec
+from models.pair import DecodingConfig, ModelPair, PairSpec
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +25,16 @@ class LoadOutcome:
     pair: ModelPair | None = None
 
 
-def load_pair(spec: PairSpec) -> LoadOutcome:
+def load_pair(spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> LoadOutcome:
     """Load a pair; an unusable device falls back to `auto` with a warning rather than leaving
     the user without completions."""
     try:
-        return LoadOutcome(READY, pair=ModelPair.load(spec))
+        return LoadOutcome(READY, pair=ModelPair.load(spec, decoding))
     except DeviceError as error:
         if spec.device == "auto":
             return LoadOutcome(FAILED, str(error))
         fallback = PairSpec(spec.draft, spec.target, "auto", spec.dtype)
-        outcome = load_pair(fallback)
+        outcome = load_pair(fallback, decoding)
         if outcome.state == READY:
             outcome.message = f"{error}. Using {outcome.pair.target.placement.device} instead."
         return outcome
@@ -50,11 +50,18 @@ class ModelHost:
         self._service: CompletionService | None = None
         self._pair: ModelPair | None = None
         self._loaded = asyncio.Event()
+        self.decoding = DecodingConfig()
+
+    def configure(self, decoding: DecodingConfig) -> None:
+        """New decoding settings apply from the next request on; no reload needed."""
+        self.decoding = decoding
+        if self._pair is not None:
+            self._pair.decoding = decoding
 
     async def load(self, spec: PairSpec) -> LoadOutcome:
         self.spec, self.state, self.error = spec, LOADING, None
         self._loaded.clear()
-        outcome = await asyncio.get_running_loop().run_in_executor(self._worker, load_pair, spec)
+        outcome = await asyncio.get_running_loop().run_in_executor(self._worker, load_pair, spec, self.decoding)
         if spec != self.spec:  # a newer load was asked for meanwhile; it decides the state
             return outcome
         self.state, self.error = outcome.state, outcome.message if outcome.state == FAILED else None

@@ -35,6 +35,7 @@ class TandemServer(LanguageServer):
         self.settings, problems = parse_settings(initial_settings)
         self.startup_problems = problems
         self.host = ModelHost()
+        self.host.configure(self.settings.decoding_config())
         self.stats = RunningStats()
         self._request_ids = itertools.count(1)
         self._newest: dict[str, threading.Event] = {}  # uri → cancel flag of its newest request
@@ -55,6 +56,7 @@ class TandemServer(LanguageServer):
         self.settings, problems = parse_settings(raw, self.settings)
         for problem in problems:
             self.tell_user(problem)
+        self.host.configure(self.settings.decoding_config())
         return self.pair_spec() != before
 
     async def load_models(self) -> None:
@@ -128,14 +130,15 @@ class TandemServer(LanguageServer):
         if result.stop_reason == "cancelled":
             self.stats.cancelled += 1
         else:
-            self.stats.record(latency_ms, result.text, result.new_tokens, result.stage_ms["generate"] / 1000,
-                              {"mode": result.mode, "promptFormat": result.prompt_format,
-                               "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
-                               "stopReason": result.stop_reason, "syntaxError": result.syntax_error,
-                               "stageMs": result.stage_ms})
-        log.info("request=%d uri=%s mode=%s format=%s prompt_tokens=%d new_tokens=%d stop=%s "
-                 "latency_ms=%.1f stages=%s", request_id, uri, result.mode, result.prompt_format,
-                 result.prompt_tokens, result.new_tokens, result.stop_reason, latency_ms, result.stage_ms)
+            self.stats.record(latency_ms, result, {
+                "mode": result.mode, "promptFormat": result.prompt_format,
+                "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
+                "drafted": result.drafted, "accepted": result.accepted, "targetPasses": result.target_passes,
+                "stopReason": result.stop_reason, "syntaxError": result.syntax_error, "stageMs": result.stage_ms})
+        log.info("request=%d uri=%s mode=%s format=%s prompt_tokens=%d new_tokens=%d accepted=%d/%d "
+                 "target_passes=%d stop=%s latency_ms=%.1f stages=%s", request_id, uri, result.mode,
+                 result.prompt_format, result.prompt_tokens, result.new_tokens, result.accepted, result.drafted,
+                 result.target_passes, result.stop_reason, latency_ms, result.stage_ms)
         return result
 
 
@@ -150,8 +153,6 @@ def create_server(initial_settings: dict | None = None) -> TandemServer:
     async def on_initialized(ls: TandemServer, params: types.InitializedParams) -> None:
         for problem in ls.startup_problems:
             ls.tell_user(problem)
-        if ls.settings.temperature > 0 or ls.settings.draft_tokens != "auto":
-            log.info("temperature/draftTokens are accepted; this build decodes greedily with the target")
         await ls.load_models()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

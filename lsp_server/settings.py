@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from completion.prompt import PROMPT_FORMATS
 from completion.service import CompletionOptions
+from models.pair import DecodingConfig
 
 DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps|npu"
 
@@ -30,7 +31,10 @@ class TandemSettings(BaseModel):
     prompt_format: str = "auto"
     max_new_tokens: int = Field(64, ge=1, le=2048)
     draft_tokens: int | Literal["auto"] = "auto"
+    draft_source: Literal["model", "lookup", "combined"] = "combined"
     temperature: float = Field(0.0, ge=0.0, le=5.0)
+    top_k: int = Field(0, ge=0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
     multiline: Literal["auto", "always", "never"] = "auto"
     context_tokens: int = Field(1024, ge=64, le=131072)
     debounce_ms: int = Field(0, ge=0, le=5000)
@@ -55,6 +59,11 @@ class TandemSettings(BaseModel):
         if isinstance(value, int) and not 0 <= value <= 32:
             raise ValueError("must be 'auto' or a number from 0 to 32")
         return value
+
+    def decoding_config(self) -> DecodingConfig:
+        return DecodingConfig(draft_tokens=self.draft_tokens,
+                              proposer="draft" if self.draft_source == "model" else self.draft_source,
+                              temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
 
     def completion_options(self) -> CompletionOptions:
         return CompletionOptions(max_new_tokens=self.max_new_tokens, context_tokens=self.context_tokens,

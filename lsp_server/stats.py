@@ -25,16 +25,22 @@ class RunningStats:
     failed: int = 0
     new_tokens: int = 0
     decode_seconds: float = 0.0
+    drafted: int = 0
+    accepted: int = 0
+    target_passes: int = 0
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     last: dict | None = None  # the newest finished request, for `tandem complete` and debugging
 
-    def record(self, latency_ms: float, text: str, new_tokens: int, decode_seconds: float,
-               details: dict) -> None:
+    def record(self, latency_ms: float, result, details: dict) -> None:
+        """`result` is a completion.service.CompletionResult."""
         self.last = {"latencyMs": round(latency_ms, 1), **details}
         self.requests += 1
-        self.answered += bool(text)
-        self.new_tokens += new_tokens
-        self.decode_seconds += decode_seconds
+        self.answered += bool(result.text)
+        self.new_tokens += result.new_tokens
+        self.decode_seconds += result.stage_ms["generate"] / 1000
+        self.drafted += result.drafted
+        self.accepted += result.accepted
+        self.target_passes += result.target_passes
         self.latencies_ms.append(latency_ms)
 
     def as_dict(self) -> dict:
@@ -44,4 +50,6 @@ class RunningStats:
             "failed": self.failed, "last": self.last,
             "latencyMs": {f"p{p}": percentile(latencies, p) for p in (50, 95, 99)},
             "tokensPerSecond": round(self.new_tokens / self.decode_seconds, 1) if self.decode_seconds else None,
+            "acceptanceRate": round(self.accepted / self.drafted, 3) if self.drafted else None,
+            "tokensPerTargetPass": round(self.new_tokens / self.target_passes, 2) if self.target_passes else None,
         }

@@ -9,6 +9,7 @@ STOP_EOS = "eos"            # the model's end token (EOS, or EOT after an infill
 STOP_RULE = "stop-rule"     # the caller's stop callback said the text is complete
 STOP_MAX_TOKENS = "max-tokens"
 STOP_CANCELLED = "cancelled"
+STOP_ERROR = "error"         # the model produced NaN/inf logits
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,16 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+import torch
+
+from models.adaptive import AdaptiveDraftLength, FixedDraftLength
 from models.devices import resolve_placement
 from models.embedded import resolve_model_dirs
 from models.generation import Generation
-from models.greedy import greedy_generate
 from models.loading import LoadedModel, check_tokenizers_match, load_checkpoint
+from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.sampling import SamplingParams
+from models.speculative import speculative_generate
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +33,28 @@ class PairSpec:
     dtype: str = "auto"
 
 
+PROPOSERS = ("draft", "lookup", "combined")
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """How to decode: draft length (0 = target alone, n = fixed, "auto" = adaptive), where
+    drafts come from, and sampling (temperature 0 = greedy)."""
+    draft_tokens: int | str = "auto"
+    proposer: str = "combined"
+    temperature: float = 0.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int | None = None
+    max_draft_tokens: int = 8  # upper bound for "auto"
+
+
 class ModelPair:
-    def __init__(self, draft: LoadedModel, target: LoadedModel):
+    def __init__(self, draft: LoadedModel, target: LoadedModel, decoding: DecodingConfig = DecodingConfig()):
         self.draft, self.target = draft, target
+        self.decoding = decoding
+        # Acceptance and cost estimates carry over from request to request.
+        self.adaptive = AdaptiveDraftLength(k_max=decoding.max_draft_tokens)
         tokenizer = target.tokenizer
         self._eos_id = tokenizer.eos_token_id
         self.bos_id: int | None = tokenizer.bos_token_id
@@ -40,17 +64,21 @@ class ModelPair:
         self._anchor_text = tokenizer.decode(self._anchor)
 
     @classmethod
-    def load(cls, spec: PairSpec) -> "ModelPair":
+    def load(cls, spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> "ModelPair":
         placement = resolve_placement(spec.device, spec.dtype)
         draft_dir, target_dir = resolve_model_dirs(spec.draft, spec.target)
         target = load_checkpoint("target", target_dir, placement)
         draft = load_checkpoint("draft", draft_dir, placement)
         check_tokenizers_match(draft, target)
-        return cls(draft, target)
+        return cls(draft, target, decoding)
 
     @property
     def context_window(self) -> int:
         return self.target.context_window
+
+    @property
+    def draft_context_window(self) -> int:
+        return self.draft.context_window
 
     def token_id(self, token: str) -> int | None:
         """Id of a token spelled exactly so in the target's vocabulary (e.g. a FIM token)."""
@@ -70,10 +98,39 @@ class ModelPair:
         end_ids: Collection[int] = (),
         should_stop: Callable[[str], bool] = lambda text: False,
         is_cancelled: Callable[[], bool] = lambda: False,
+        draft_prompt_ids: Sequence[int] | None = None,
     ) -> Generation:
+        """Continue `prompt_ids` with the target; the draft model reads `draft_prompt_ids`
+        (its own left-context prompt) when the target's prompt has ids it lacks."""
+        decoding = self.decoding
         ends = set(end_ids) | ({self._eos_id} if self._eos_id is not None else set())
-        return greedy_generate(self.target.model, prompt_ids, max_new_tokens, ends, self.decode,
-                               should_stop, is_cancelled)
+        if decoding.draft_tokens == "auto":
+            draft_length = self.adaptive
+        else:
+            draft_length = FixedDraftLength(int(decoding.draft_tokens))
+        params = SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p)
+        generator = torch.Generator().manual_seed(decoding.seed) if decoding.seed is not None else None
+        proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, params, generator)
+        return speculative_generate(self.target.model, prompt_ids, proposer, draft_length, max_new_tokens,
+                                    ends, self.decode, should_stop, is_cancelled, params, generator)
+
+    def _proposer(self, prompt_ids: list[int], draft_prompt_ids: Sequence[int] | None, max_new_tokens: int,
+                  params: SamplingParams, generator: torch.Generator | None):
+        lookup = PromptLookupProposer([i for i in prompt_ids if i < self.draft.vocab_size])
+        if self.decoding.proposer == "lookup":
+            return lookup
+        if draft_prompt_ids is None:
+            draft_prompt_ids = prompt_ids
+        draft_prompt = list(draft_prompt_ids)
+        if any(i >= self.draft.vocab_size for i in draft_prompt):
+            raise ValueError("the draft prompt holds ids outside the draft's vocabulary")
+        # Stay inside the draft's positions: keep BOS and the newest context.
+        room = self.draft.context_window - max_new_tokens - self.decoding.max_draft_tokens - 1
+        if len(draft_prompt) > room:
+            head = draft_prompt[:1] if draft_prompt and draft_prompt[0] == self.bos_id else []
+            draft_prompt = head + draft_prompt[len(draft_prompt) - (room - len(head)):]
+        draft = DraftModelProposer(self.draft.model, draft_prompt, self.target.vocab_size, params, generator)
+        return draft if self.decoding.proposer == "draft" else CombinedProposer(lookup, draft)
 
     def describe(self) -> dict:
         def one(model: LoadedModel) -> dict:

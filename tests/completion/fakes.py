@@ -15,6 +15,9 @@ class FakeStats:
     stop_reason: str
     prefill_seconds: float = 0.0
     decode_seconds: float = 0.001
+    drafted: int = 0
+    accepted: int = 0
+    target_passes: int = 1
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,10 @@ class FakeGenerator:
     continuation: str = ""
     vocabulary: dict = field(default_factory=lambda: dict(FIM))
     context_window: int = 4096
+    draft_context_window: int = 2048
     bos_id: int | None = 1
     prompts: list = field(default_factory=list)
+    draft_prompts: list = field(default_factory=list)
 
     def token_id(self, token):
         return self.vocabulary.get(token)
@@ -39,8 +44,9 @@ class FakeGenerator:
         return [ord(c) + 10 for c in text]
 
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
-                 is_cancelled=lambda: False):
+                 is_cancelled=lambda: False, draft_prompt_ids=None):
         self.prompts.append(tuple(prompt_ids))
+        self.draft_prompts.append(tuple(draft_prompt_ids or ()))
         text, reason = "", "eos"
         for char in self.continuation[:max_new_tokens]:
             text += char

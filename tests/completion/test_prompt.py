@@ -10,7 +10,7 @@ SOURCE = "import os\n\n" + "".join(f"def f{i}():\n    return {i}\n\n" for i in r
 def test_fim_prompt_layout_when_the_target_has_fim_tokens():
     gen = FakeGenerator()
     offset = SOURCE.index("return 3") + len("return ")
-    prompt = build_prompt(gen, cursor_context(SOURCE, offset), "auto", budget=4096)
+    prompt = build_prompt(gen, cursor_context(SOURCE, offset), "auto", budget=4096, draft_budget=4096)
     assert prompt.format == "embedded" and prompt.end_ids == (FIM["<EOT>"],)
     ids = list(prompt.ids)
     assert ids[:2] == [1, FIM["<PRE>"]] and ids[-1] == FIM["<MID>"]
@@ -21,14 +21,14 @@ def test_fim_prompt_layout_when_the_target_has_fim_tokens():
 
 def test_plain_prompt_without_fim_tokens():
     gen = FakeGenerator(vocabulary={})
-    prompt = build_prompt(gen, cursor_context(SOURCE, 30), "auto", budget=4096)
+    prompt = build_prompt(gen, cursor_context(SOURCE, 30), "auto", budget=4096, draft_budget=4096)
     assert prompt.format == "plain" and list(prompt.ids) == [1] + gen.encode(SOURCE[:30])
 
 
 def test_budget_keeps_the_lines_nearest_the_cursor():
     gen = FakeGenerator()
     offset = SOURCE.index("return 39") + len("return ")
-    prompt = build_prompt(gen, cursor_context(SOURCE, offset), "auto", budget=120)
+    prompt = build_prompt(gen, cursor_context(SOURCE, offset), "auto", budget=120, draft_budget=120)
     assert len(prompt.ids) <= 120
     ids = list(prompt.ids)
     prefix_text = "".join(chr(i - 10) for i in ids[2:ids.index(FIM["<SUF>"])])

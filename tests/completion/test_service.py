@@ -25,10 +25,10 @@ def test_mid_line_completion_is_one_line_without_the_auto_closed_bracket():
 def test_budget_leaves_room_for_new_tokens():
     gen = FakeGenerator(context_window=300)
     service = CompletionService(gen)
-    assert service.prompt_budget(CompletionOptions(max_new_tokens=100, context_tokens=1024)) == 200
+    assert service.prompt_budget(CompletionOptions(max_new_tokens=100, context_tokens=1024)) == 184
     text = "x = 1\n" * 200
     service.complete(CompletionRequest(text, len(text), CompletionOptions(max_new_tokens=100)))
-    assert len(gen.prompts[0]) <= 200
+    assert len(gen.prompts[0]) <= 184
 
 
 def test_stage_timings_are_reported():

@@ -1,0 +1,136 @@
+"""Where draft tokens come from: a small draft model, an n-gram lookup in the context, or
+both (lookup when it has a match, else the model).
+
+Every proposer is asked for up to k tokens that follow `emitted`, the continuation accepted
+so far; it keeps whatever state it needs in sync with that list by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+
+from models.kv import new_cache, rollback
+from models.sampling import SamplingParams, pad_vocab, sample, to_probs
+
+
+@dataclass
+class Proposal:
+    tokens: list[int]
+    # q distributions (len(tokens) × target vocab) the tokens were drawn from; None means
+    # a deterministic proposal (q is one-hot on each token).
+    probs: torch.Tensor | None = None
+    seconds: float = 0.0
+    steps: int = 0  # draft-model forward passes spent (0 for lookup)
+
+
+class Proposer(Protocol):
+    name: str
+
+    def propose(self, emitted: list[int], k: int) -> Proposal: ...
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@dataclass
+class DraftModelProposer:
+    """The draft model reads its own prompt (left context in its vocabulary), then the
+    shared continuation. Its cache holds prompt + `fed`; it rolls back to the longest
+    common prefix with `emitted` and feeds the rest in one forward."""
+    model: torch.nn.Module
+    prompt_ids: list[int]
+    target_vocab: int
+    params: SamplingParams = SamplingParams()
+    generator: torch.Generator | None = None
+    name: str = "draft"
+    fed: list[int] = field(default_factory=list)
+    _cache: object = None
+    _logits: torch.Tensor | None = None  # next-token logits after prompt + fed
+
+    def _forward(self, ids: list[int]) -> None:
+        device = self.model.get_input_embeddings().weight.device
+        inputs = torch.tensor([ids], dtype=torch.long, device=device)
+        self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True).logits[0, -1]
+
+    @torch.inference_mode()
+    def propose(self, emitted: list[int], k: int) -> Proposal:
+        started, steps = time.perf_counter(), 0
+        if self._cache is None:
+            self._cache = new_cache(self.model)
+            self._forward(self.prompt_ids)
+            steps += 1
+        keep = _common_prefix(self.fed, emitted)
+        if not keep == len(self.fed) == len(emitted):
+            if keep == len(emitted):  # nothing new to feed, but the logits must be recomputed
+                keep -= 1             # at the last emitted position: re-feed that one token
+            prompt_length = len(self.prompt_ids)
+            rollback(self._cache, prompt_length + keep)
+            self._forward((self.prompt_ids + emitted)[prompt_length + keep:])
+            self.fed = list(emitted)
+            steps += 1
+        tokens, dists = [], []
+        for i in range(k):
+            logits = pad_vocab(self._logits, self.target_vocab)
+            if self.params.greedy:
+                token = int(torch.argmax(logits))
+            else:
+                q = to_probs(logits, self.params)
+                token = sample(q, self.generator)
+                dists.append(q)
+            tokens.append(token)
+            if i < k - 1:  # the last draft token is fed next round, if it is accepted
+                self._forward([token])
+                self.fed.append(token)
+                steps += 1
+        probs = torch.stack(dists) if dists else None
+        return Proposal(tokens, probs, time.perf_counter() - started, steps)
+
+
+@dataclass
+class PromptLookupProposer:
+    """Copy what followed the latest earlier occurrence of the context's last n tokens
+    (n from max_ngram down to min_ngram). Code repeats itself; this costs no model call."""
+    context_ids: list[int]
+    max_ngram: int = 3
+    min_ngram: int = 1
+    name: str = "lookup"
+
+    def propose(self, emitted: list[int], k: int) -> Proposal:
+        started = time.perf_counter()
+        history = self.context_ids + emitted
+        for n in range(min(self.max_ngram, len(history) - 1), self.min_ngram - 1, -1):
+            tail, best = history[-n:], []
+            # Latest match first (nearby code predicts best), but a match whose continuation
+            # runs into the tail itself is short: keep looking for one with k tokens.
+            for start in range(len(history) - n - 1, -1, -1):
+                if history[start:start + n] == tail:
+                    follow = history[start + n:start + n + k]
+                    if len(follow) > len(best):
+                        best = follow
+                    if len(best) == k:
+                        break
+            if best:
+                return Proposal(best, None, time.perf_counter() - started)
+        return Proposal([], None, time.perf_counter() - started)
+
+
+@dataclass
+class CombinedProposer:
+    """Lookup when it finds a match, else the draft model."""
+    lookup: PromptLookupProposer
+    draft: DraftModelProposer
+    name: str = "combined"
+
+    def propose(self, emitted: list[int], k: int) -> Proposal:
+        proposal = self.lookup.propose(emitted, k)
+        return proposal if proposal.tokens else self.draft.propose(emitted, k)

@@ -1,0 +1,146 @@
+"""Speculative decoding: a proposer drafts k tokens, the target verifies them in one pass.
+
+Greedy output is token-for-token the target's own greedy output; with sampling the output
+distribution is the target's (Leviathan et al. 2023, "Fast Inference from Transformers
+via Speculative Decoding", alg. 1; Chen et al. 2023). The target's cache always holds the
+prompt and the accepted continuation except `current`, the newest token, which is fed at
+the start of the next round together with the draft.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from models.generation import (
+    STOP_CANCELLED, STOP_EOS, STOP_ERROR, STOP_MAX_TOKENS, STOP_RULE, Generation, GenerationStats,
+)
+from models.kv import new_cache, rollback
+from models.proposers import Proposal, Proposer
+from models.sampling import SamplingParams, residual, sample, to_probs
+
+
+@dataclass(frozen=True)
+class SpeculativeStats(GenerationStats):
+    rounds: int = 0
+    drafted: int = 0
+    accepted: int = 0
+    target_passes: int = 0
+    draft_seconds: float = 0.0
+    target_seconds: float = 0.0
+
+    @property
+    def acceptance(self) -> float | None:
+        return self.accepted / self.drafted if self.drafted else None
+
+    @property
+    def tokens_per_pass(self) -> float | None:
+        return self.new_tokens / self.target_passes if self.target_passes else None
+
+    @property
+    def overhead_seconds(self) -> float:
+        return max(0.0, self.prefill_seconds + self.decode_seconds - self.draft_seconds - self.target_seconds)
+
+
+def verify(proposal: Proposal, target_logits: torch.Tensor, params: SamplingParams,
+           generator: torch.Generator | None) -> tuple[int, int]:
+    """(accepted draft tokens, next token) given the target's logits at the k+1 positions."""
+    drafted = proposal.tokens
+    if params.greedy:
+        choices = target_logits.argmax(dim=-1).tolist()
+        accepted = 0
+        while accepted < len(drafted) and drafted[accepted] == choices[accepted]:
+            accepted += 1
+        return accepted, choices[accepted]  # the correction, or the bonus after k matches
+    p = to_probs(target_logits, params)
+    for i, token in enumerate(drafted):
+        q_token = proposal.probs[i, token] if proposal.probs is not None else 1.0
+        # accept x ~ q with probability min(1, p(x) / q(x))
+        if torch.rand((), generator=generator) * q_token < p[i, token]:
+            continue
+        q = proposal.probs[i] if proposal.probs is not None else torch.nn.functional.one_hot(
+            torch.tensor(token), p.shape[-1]).float()
+        return i, sample(residual(p[i], q), generator)
+    return len(drafted), sample(p[len(drafted)], generator)
+
+
+@torch.inference_mode()
+def speculative_generate(
+    target: torch.nn.Module,
+    prompt_ids: Sequence[int],
+    proposer: Proposer,
+    draft_length,  # FixedDraftLength | AdaptiveDraftLength
+    max_new_tokens: int,
+    end_ids: Collection[int],
+    decode: Callable[[Sequence[int]], str],
+    should_stop: Callable[[str], bool] = lambda text: False,
+    is_cancelled: Callable[[], bool] = lambda: False,
+    params: SamplingParams = SamplingParams(),
+    generator: torch.Generator | None = None,
+) -> Generation:
+    device = target.get_input_embeddings().weight.device
+    started = time.perf_counter()
+    cache = new_cache(target)
+    logits = target(input_ids=torch.tensor([list(prompt_ids)], device=device), cache=cache,
+                    use_cache=True).logits[0, -1:]
+    prefill_seconds = time.perf_counter() - started
+    emitted: list[int] = []
+    text, stop_reason = "", None
+    rounds = drafted_total = accepted_total = passes = 0
+    draft_seconds = target_seconds = 0.0
+
+    def emit(tokens: list[int]) -> str | None:
+        """Append tokens one by one, honouring every stop at its exact token."""
+        nonlocal text
+        for token in tokens:
+            if token in end_ids:
+                return STOP_EOS
+            emitted.append(token)
+            text = decode(emitted)
+            if should_stop(text):
+                return STOP_RULE
+            if len(emitted) >= max_new_tokens:
+                return STOP_MAX_TOKENS
+        return None
+
+    if not torch.isfinite(logits).all():
+        stop_reason = STOP_ERROR
+    else:
+        first = int(logits[0].argmax()) if params.greedy else sample(to_probs(logits[0], params), generator)
+        stop_reason = emit([first]) if max_new_tokens > 0 else STOP_MAX_TOKENS
+    while stop_reason is None:
+        if is_cancelled():
+            stop_reason = STOP_CANCELLED
+            break
+        k = draft_length.choose(max_new_tokens - len(emitted))
+        proposal = proposer.propose(emitted, k) if k > 0 else Proposal([])
+        tick = time.perf_counter()
+        # Verify: feed the newest token plus the draft; logits at all k+1 positions.
+        inputs = torch.tensor([[emitted[-1], *proposal.tokens]], device=device)
+        cached = cache.get_seq_length()
+        logits = target(input_ids=inputs, cache=cache, use_cache=True).logits[0]
+        if not torch.isfinite(logits).all():
+            stop_reason = STOP_ERROR
+            break
+        accepted, following = verify(proposal, logits, params, generator)
+        rollback(cache, cached + 1 + accepted)  # keep the newest token and the accepted run
+        verify_seconds = time.perf_counter() - tick
+        rounds, passes = rounds + 1, passes + 1
+        drafted_total += len(proposal.tokens)
+        accepted_total += accepted
+        draft_seconds += proposal.seconds
+        target_seconds += verify_seconds
+        draft_length.update(len(proposal.tokens), accepted, proposal.seconds, proposal.steps, verify_seconds)
+        stop_reason = emit([*proposal.tokens[:accepted], following])
+
+    finished = time.perf_counter()
+    stats = SpeculativeStats(
+        prompt_tokens=len(prompt_ids), new_tokens=len(emitted), prefill_seconds=prefill_seconds,
+        decode_seconds=finished - started - prefill_seconds, stop_reason=stop_reason,
+        rounds=rounds, drafted=drafted_total, accepted=accepted_total, target_passes=passes + 1,
+        draft_seconds=draft_seconds, target_seconds=target_seconds + prefill_seconds,
+    )
+    return Generation(tuple(emitted), text, stats)
