@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(complete)
     _common(complete)
 
+    bench = commands.add_parser("bench", help="benchmarks that print tables")
+    bench.add_argument("suite", choices=["engine"])
+    bench.add_argument("--prompts", type=int, default=20, help="held-out prompts to decode")
+    bench.add_argument("--new-tokens", type=int, default=64)
+    bench.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
+    bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    _model_options(bench)
+    _common(bench)
+
     doctor = commands.add_parser("doctor", help="devices, models found, and why each choice was made")
     _model_options(doctor)
     _common(doctor)
@@ -73,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "complete":
         from lsp_server.complete_command import run_complete
         return asyncio.run(run_complete(args, _settings_from(args)))
+    if args.command == "bench":
+        from lsp_server.bench_command import run_bench
+        return run_bench(args, _settings_from(args))
     if args.command == "doctor":
         from lsp_server.doctor import run_doctor
         return run_doctor(_settings_from(args))

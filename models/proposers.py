@@ -53,13 +53,17 @@ class DraftModelProposer:
     params: SamplingParams = SamplingParams()
     generator: torch.Generator | None = None
     name: str = "draft"
+    unknown_id: int = 0
     fed: list[int] = field(default_factory=list)
     _cache: object = None
     _logits: torch.Tensor | None = None  # next-token logits after prompt + fed
 
     def _forward(self, ids: list[int]) -> None:
-        device = self.model.get_input_embeddings().weight.device
-        inputs = torch.tensor([ids], dtype=torch.long, device=device)
+        embeddings = self.model.get_input_embeddings()
+        # An id only the target has (a special token it chose to emit) must never reach the
+        # draft's embedding table; the draft reads its unknown id there instead.
+        ids = [i if i < embeddings.num_embeddings else self.unknown_id for i in ids]
+        inputs = torch.tensor([ids], dtype=torch.long, device=embeddings.weight.device)
         self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True).logits[0, -1]
 
     @torch.inference_mode()

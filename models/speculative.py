@@ -29,6 +29,7 @@ class SpeculativeStats(GenerationStats):
     drafted: int = 0
     accepted: int = 0
     target_passes: int = 0
+    draft_steps: int = 0
     draft_seconds: float = 0.0
     target_seconds: float = 0.0
 
@@ -91,6 +92,7 @@ def speculative_generate(
     text, stop_reason = "", None
     rounds = drafted_total = accepted_total = passes = 0
     draft_seconds = target_seconds = 0.0
+    draft_steps = 0
 
     def emit(tokens: list[int]) -> str | None:
         """Append tokens one by one, honouring every stop at its exact token."""
@@ -132,6 +134,7 @@ def speculative_generate(
         drafted_total += len(proposal.tokens)
         accepted_total += accepted
         draft_seconds += proposal.seconds
+        draft_steps += proposal.steps
         target_seconds += verify_seconds
         draft_length.update(len(proposal.tokens), accepted, proposal.seconds, proposal.steps, verify_seconds)
         stop_reason = emit([*proposal.tokens[:accepted], following])
@@ -141,6 +144,6 @@ def speculative_generate(
         prompt_tokens=len(prompt_ids), new_tokens=len(emitted), prefill_seconds=prefill_seconds,
         decode_seconds=finished - started - prefill_seconds, stop_reason=stop_reason,
         rounds=rounds, drafted=drafted_total, accepted=accepted_total, target_passes=passes + 1,
-        draft_seconds=draft_seconds, target_seconds=target_seconds + prefill_seconds,
+        draft_steps=draft_steps, draft_seconds=draft_seconds, target_seconds=target_seconds + prefill_seconds,
     )
     return Generation(tuple(emitted), text, stats)

@@ -1,0 +1,30 @@
+"""`tandem bench <suite>`: benchmark commands that print tables (never timed tests)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def run_bench(args: argparse.Namespace, settings: dict) -> int:
+    import torch
+
+    from models.errors import ModelError
+    from models.pair import ModelPair, PairSpec
+
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()  # deprecation chatter would bury the table
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""),
+                    settings.get("device", "auto"), settings.get("dtype", "float32"))
+    try:
+        pair = ModelPair.load(spec)
+    except ModelError as error:
+        print(f"tandem bench: {error}", file=sys.stderr)
+        return 2
+    if args.suite == "engine":
+        from models.benchmarks.engine import main
+        return main(pair, args.prompts, args.new_tokens, args.k)
+    return 2

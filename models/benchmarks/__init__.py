@@ -1,0 +1,1 @@
+"""Benchmark commands of the model layer; they print tables, they are not tests."""

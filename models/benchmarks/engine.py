@@ -1,0 +1,165 @@
+"""`tandem bench engine`: the speculative engine against target-only greedy and transformers'
+assisted generation, on the same models and held-out prompts, side by side in one run.
+
+Every row decodes greedily to EOS or --new-tokens; "identical" compares each prompt's
+tokens with target-only greedy. α = accepted / drafted; E = new tokens per target pass;
+c = draft step time / target step time; theory = E / (1 + k̄·c) with k̄ the mean draft
+length per round; efficiency = measured speedup / theory.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from models.adaptive import AdaptiveDraftLength, FixedDraftLength
+from models.benchmarks.prompts import held_out_prompts
+from models.greedy import greedy_generate
+from models.pair import ModelPair
+from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.speculative import speculative_generate
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    outputs: list[tuple[int, ...]] = field(default_factory=list)
+    drafted: int = 0
+    accepted: int = 0
+    passes: int = 0
+    rounds: int = 0
+    draft_steps: int = 0
+    draft_seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return sum(self.tokens) / sum(self.seconds)
+
+
+def _hf_generate(model, prompt: list[int], new_tokens: int, eos: int, **kwargs) -> tuple[int, ...]:
+    inputs = torch.tensor([prompt], device=model.device)
+    out = model.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=new_tokens,
+                         do_sample=False, eos_token_id=eos, pad_token_id=eos, **kwargs)[0, len(prompt):].tolist()
+    return tuple(out[: out.index(eos)] if eos in out else out)
+
+
+def _padded_draft(pair: ModelPair):
+    """The draft with its vocabulary padded to the target's, so transformers takes its plain
+    assisted path instead of the re-tokenising one; the padding rows are zero, so the draft
+    never prefers them."""
+    draft = copy.deepcopy(pair.draft.model)
+    old = draft.get_input_embeddings().num_embeddings
+    draft.resize_token_embeddings(pair.target.vocab_size, mean_resizing=False)
+    with torch.no_grad():
+        draft.get_input_embeddings().weight[old:] = 0
+        draft.get_output_embeddings().weight[old:] = 0
+    return draft
+
+
+def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int = 0) -> list[Row]:
+    target, tokenizer = pair.target.model, pair.target.tokenizer
+    eos = tokenizer.eos_token_id
+    prompts = held_out_prompts(tokenizer, prompt_count, 200, seed)
+    decode = pair.decode
+    adaptive = AdaptiveDraftLength()
+    padded = _padded_draft(pair)
+    for assistant in (pair.draft.model, padded):
+        assistant.generation_config.num_assistant_tokens = 5
+        assistant.generation_config.num_assistant_tokens_schedule = "heuristic"
+
+    def tandem(proposer_kind: str, policy):
+        def go(prompt):
+            lookup = PromptLookupProposer(prompt)
+            draft = DraftModelProposer(pair.draft.model, prompt, pair.target.vocab_size)
+            proposer = {"draft": draft, "lookup": lookup, "combined": CombinedProposer(lookup, draft)}[proposer_kind]
+            return speculative_generate(target, prompt, proposer, policy, new_tokens, {eos}, decode)
+        return go
+
+    methods = {
+        "target only (Tandem greedy)": lambda p: greedy_generate(target, p, new_tokens, {eos}, decode),
+        "transformers generate": lambda p: _hf_generate(target, p, new_tokens, eos),
+        "transformers assisted (UAG)": lambda p: _hf_generate(
+            target, p, new_tokens, eos, assistant_model=pair.draft.model, tokenizer=tokenizer,
+            assistant_tokenizer=pair.draft.tokenizer),
+        "transformers assisted (padded)": lambda p: _hf_generate(target, p, new_tokens, eos,
+                                                                  assistant_model=padded),
+        f"Tandem draft k={k}": tandem("draft", FixedDraftLength(k)),
+        f"Tandem lookup k={k}": tandem("lookup", FixedDraftLength(k)),
+        f"Tandem combined k={k}": tandem("combined", FixedDraftLength(k)),
+        "Tandem adaptive (combined)": tandem("combined", adaptive),
+    }
+    rows = {name: Row(name) for name in methods}
+    with torch.inference_mode():
+        for name, method in methods.items():  # warm-up: first calls pay one-off costs
+            method(prompts[0])
+        # Interleave methods per prompt, so drift in machine load hits every row alike.
+        for prompt in prompts:
+            for name, method in methods.items():
+                started = time.perf_counter()
+                result = method(prompt)
+                elapsed = time.perf_counter() - started
+                row = rows[name]
+                tokens = result if isinstance(result, tuple) else result.token_ids
+                row.seconds.append(elapsed)
+                row.tokens.append(len(tokens))
+                row.outputs.append(tokens)
+                stats = getattr(result, "stats", None)
+                if stats is not None and hasattr(stats, "drafted"):
+                    row.drafted += stats.drafted
+                    row.accepted += stats.accepted
+                    row.passes += stats.target_passes
+                    row.rounds += stats.rounds
+                    row.draft_steps += stats.draft_steps
+                    row.draft_seconds += stats.draft_seconds
+                elif stats is not None:
+                    row.passes += stats.new_tokens
+    return list(rows.values())
+
+
+def _target_step_seconds(pair: ModelPair, prompt: list[int]) -> float:
+    """Median time of one 1-token target step (after a prefill), for c."""
+    result = greedy_generate(pair.target.model, prompt, 33, set(), pair.decode)
+    return result.stats.decode_seconds / max(1, result.stats.new_tokens - 1)
+
+
+def format_table(rows: list[Row], target_step: float) -> str:
+    baseline = rows[0]
+    header = (f"{'method':<32} {'tok/s':>7} {'speedup':>8} {'α':>6} {'E':>6} {'k̄':>5} {'c':>6} "
+              f"{'theory':>7} {'effic.':>7} {'identical':>9}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        speedup = row.tokens_per_second / baseline.tokens_per_second
+        identical = "yes" if row.outputs == baseline.outputs else \
+            f"no ({sum(a != b for a, b in zip(row.outputs, baseline.outputs))})"
+        alpha = f"{row.accepted / row.drafted:.2f}" if row.drafted else "–"
+        e = f"{sum(row.tokens) / row.passes:.2f}" if row.passes and row.drafted else "–"
+        k_mean = row.drafted / row.rounds if row.rounds else 0.0
+        c = (row.draft_seconds / row.draft_steps) / target_step if row.draft_steps else 0.0
+        theory = efficiency = "–"
+        if row.drafted:
+            theoretical = (sum(row.tokens) / row.passes) / (1 + k_mean * c)
+            theory, efficiency = f"{theoretical:.2f}", f"{speedup / theoretical:.2f}"
+        lines.append(f"{row.name:<32} {row.tokens_per_second:>7.1f} {speedup:>7.2f}× {alpha:>6} {e:>6} "
+                     f"{k_mean if row.rounds else 0:>5.1f} {c if row.draft_steps else 0:>6.3f} {theory:>7} "
+                     f"{efficiency:>7} {identical:>9}")
+    return "\n".join(lines)
+
+
+def main(pair: ModelPair, prompt_count: int, new_tokens: int, k: int) -> int:
+    torch.manual_seed(0)
+    rows = run(pair, prompt_count, new_tokens, k)
+    prompt = held_out_prompts(pair.target.tokenizer, 1, 200, seed=99)[0]
+    target_step = statistics.median(_target_step_seconds(pair, prompt) for _ in range(3))
+    placement = pair.target.placement
+    print(f"tandem bench engine: {prompt_count} held-out prompts of 200 tokens, ≤{new_tokens} new tokens, "
+          f"greedy, {placement.device}/{str(placement.dtype).removeprefix('torch.')}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"target {pair.target.path} · draft {pair.draft.path} · target step {target_step * 1000:.2f} ms")
+    print(format_table(rows, target_step))
+    return 0
