@@ -1,0 +1,47 @@
+from models.adaptive import AdaptiveDraftLength, FixedDraftLength, expected_tokens
+
+
+def test_expected_tokens_formula():
+    assert expected_tokens(0.0, 5) == 1.0
+    assert abs(expected_tokens(0.5, 2) - 1.75) < 1e-9
+    assert expected_tokens(1.0, 4) == 5.0
+
+
+def test_fixed_length_never_exceeds_the_remaining_budget():
+    assert FixedDraftLength(8).choose(remaining=3) == 2
+    assert FixedDraftLength(8).choose(remaining=1) == 0
+
+
+def measured(alpha_accepted: float, draft_step: float, target_step: float) -> AdaptiveDraftLength:
+    policy = AdaptiveDraftLength(accepted=alpha_accepted * 100, rejected=(1 - alpha_accepted) * 100)
+    policy.draft_step, policy.target_step, policy.verify_growth = draft_step, target_step, 0.0
+    return policy
+
+
+def test_first_round_measures_the_target_alone():
+    assert AdaptiveDraftLength().choose(remaining=50) == 0
+
+
+def test_cheap_accurate_drafts_draft_long():
+    assert measured(0.9, draft_step=0.001, target_step=0.1).choose(50) >= 6
+
+
+def test_costly_or_poor_drafts_fall_back_to_the_target_alone():
+    assert measured(0.3, draft_step=0.05, target_step=0.1).choose(50) == 0
+    assert measured(0.95, draft_step=0.2, target_step=0.1).choose(50) == 0
+
+
+def test_a_policy_at_zero_probes_now_and_then_to_refresh_alpha():
+    policy = measured(0.1, draft_step=0.05, target_step=0.1)
+    choices = [policy.choose(50) for _ in range(40)]
+    assert 0 < sum(1 for k in choices if k > 0) <= 3
+
+
+def test_updates_move_alpha_and_costs():
+    policy = AdaptiveDraftLength()
+    policy.update(drafted=0, accepted=0, draft_seconds=0, draft_steps=0, verify_seconds=0.1)
+    before = policy.alpha
+    for _ in range(20):
+        policy.update(drafted=4, accepted=4, draft_seconds=0.004, draft_steps=4, verify_seconds=0.12)
+    assert policy.alpha > before and abs(policy.cost_ratio() - 0.01) < 1e-6
+    assert 0.0 < policy.verify_growth < 0.1

@@ -1,0 +1,62 @@
+"""Edges of the speculative loop: NaN logits, cancellation mid-generation, budgets, and a
+draft prompt longer than the draft's positions."""
+
+import torch
+
+from models.adaptive import FixedDraftLength
+from models.devices import resolve_placement
+from models.loading import load_checkpoint
+from models.pair import DecodingConfig, ModelPair
+from models.proposers import DraftModelProposer
+from models.speculative import speculative_generate
+from tests.models.micro import micro_model
+
+CPU32 = resolve_placement("cpu", "float32")
+
+
+def test_nan_logits_end_with_an_error_result_not_a_hang():
+    target, draft = micro_model(8, seed=1), micro_model(8, seed=2)
+    with torch.no_grad():
+        target.lm_head.weight.fill_(float("nan"))
+    out = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(3),
+                               20, (), lambda ids: "")
+    assert out.stats.stop_reason == "error" and out.token_ids == ()
+
+
+def test_cancellation_between_rounds():
+    target, draft = micro_model(8, seed=1), micro_model(8, seed=2)
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) >= 3
+
+    out = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(2),
+                               100, (), lambda ids: "", is_cancelled=cancelled)
+    assert out.stats.stop_reason == "cancelled" and out.stats.rounds == 2
+    assert 0 < out.stats.new_tokens <= 1 + 2 * 3
+
+
+def test_a_large_k_never_exceeds_max_new_tokens():
+    target, draft = micro_model(8, seed=1), micro_model(8, seed=1)  # identical: all accepted
+    for budget in (1, 2, 5, 9):
+        out = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(8),
+                                   budget, (), lambda ids: "")
+        assert out.stats.new_tokens == budget and out.stats.stop_reason == "max-tokens"
+
+
+def test_draft_prompt_beyond_the_draft_window_is_cut_from_the_left(tiny_pair):
+    draft_dir, target_dir = tiny_pair
+    pair = ModelPair(load_checkpoint("draft", draft_dir, CPU32), load_checkpoint("target", target_dir, CPU32),
+                     DecodingConfig(draft_tokens=3, proposer="draft"))
+    long_prompt = [1] + [5, 6, 7, 8] * 200  # 801 tokens; the tiny draft has 256 positions
+    out = pair.generate(long_prompt, 8, draft_prompt_ids=long_prompt)
+    assert out.stats.new_tokens == 8 and out.stats.drafted > 0
+    proposer = pair._proposer(long_prompt, long_prompt, 8, *_greedy())
+    assert proposer.prompt_ids[0] == 1 and len(proposer.prompt_ids) <= 256 - 8 - 8 - 1
+    assert proposer.prompt_ids[-4:] == long_prompt[-4:]
+
+
+def _greedy():
+    from models.sampling import SamplingParams
+    return SamplingParams(), None
