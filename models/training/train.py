@@ -2,6 +2,8 @@
 
     python -m models.training.train --role target --minutes 75 --out models/embedded/target
     python -m models.training.train --role draft  --minutes 12 --out models/embedded/draft
+    # continue from a checkpoint, mostly on fill-in-the-middle samples:
+    python -m models.training.train --role target --minutes 25 --init DIR --fim-rate 0.9 --peak-lr 3e-4 ...
 
 The byte-level BPE tokenizer is trained once into --work and shared by both roles. Training
 runs for a wall-clock budget (the learning rate follows a cosine over that budget), saves a
@@ -95,9 +97,9 @@ def held_out_loss(model: LlamaForCausalLM, batches: list[tuple[torch.Tensor, tor
     return float(np.mean(losses))
 
 
-def learning_rate(role: str, step: int, progress: float) -> float:
+def learning_rate(peak: float, step: int, progress: float) -> float:
     warmup = min(1.0, (step + 1) / 100)
-    return PEAK_LR[role] * warmup * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+    return peak * warmup * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
 def main() -> None:
@@ -108,6 +110,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(".train"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, help="continue from this checkpoint directory")
+    parser.add_argument("--fim-rate", type=float, help=f"share of FIM samples (target default {FIM_RATE})")
+    parser.add_argument("--peak-lr", type=float, help="peak learning rate (default per role)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -124,22 +129,24 @@ def main() -> None:
     base = base_tokenizer(args.work, train_files)
     assert base.get_vocab_size() == BASE_VOCAB_SIZE
     tokenizer = with_fim_tokens(base) if args.role == "target" else base
-    fim_rate = FIM_RATE if args.role == "target" else 0.0
+    fim_rate = 0.0 if args.role == "draft" else (FIM_RATE if args.fim_rate is None else args.fim_rate)
+    peak_lr = args.peak_lr or PEAK_LR[args.role]
     train = Sampler(tokenizer, train_files, fim_rate, seed=args.seed)
     held = Sampler(tokenizer, held_files, fim_rate, seed=1234)
     eval_lm = [held.batch(8, fim=False) for _ in range(EVAL_SAMPLES // 8)]
     eval_fim = [held.batch(8, fim=True) for _ in range(EVAL_SAMPLES // 8)] if fim_rate else []
 
-    model = build_model(args.role, tokenizer)
+    model = LlamaForCausalLM.from_pretrained(args.init, dtype=torch.float32) if args.init \
+        else build_model(args.role, tokenizer)
     parameters = sum(p.numel() for p in model.parameters())
     report(event="start", role=args.role, parameters=parameters, train_files=len(train_files),
            held_out_files=len(held_files), train_tokens=int(len(train.stream)))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=PEAK_LR[args.role], betas=(0.9, 0.95),
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.95),
                                   weight_decay=0.1)
     budget, started, last_snapshot, step, tokens = args.minutes * 60, time.monotonic(), time.monotonic(), 0, 0
     while (elapsed := time.monotonic() - started) < budget:
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(args.role, step, elapsed / budget)
+            group["lr"] = learning_rate(peak_lr, step, elapsed / budget)
         inputs, labels = train.batch(BATCH_SIZE)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             loss = model(input_ids=inputs, labels=labels).loss
@@ -162,7 +169,8 @@ def main() -> None:
                  minutes=round(minutes, 1), tokens_per_s=round(tokens / (minutes * 60)),
                  sequence_length=SEQUENCE_LENGTH, batch_size=BATCH_SIZE, fim_rate=fim_rate,
                  held_out_loss=round(held_out_loss(model, eval_lm), 4),
-                 threads=args.threads, torch=torch.__version__)
+                 threads=args.threads, torch=torch.__version__, peak_lr=peak_lr,
+                 init=str(args.init) if args.init else None)
     if eval_fim:
         stats["held_out_fim_loss"] = round(held_out_loss(model, eval_fim), 4)
     report(event="done", **stats)
