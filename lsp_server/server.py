@@ -127,14 +127,14 @@ class TandemServer(LanguageServer):
         latency_ms = (time.perf_counter() - started) * 1000
         if result is None:
             return None
-        if result.stop_reason == "cancelled":
+        if result.stop_reason == "cancelled":  # superseded: its partial text is stale
             self.stats.cancelled += 1
-        else:
-            self.stats.record(latency_ms, result, {
-                "mode": result.mode, "promptFormat": result.prompt_format,
-                "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
-                "drafted": result.drafted, "accepted": result.accepted, "targetPasses": result.target_passes,
-                "stopReason": result.stop_reason, "syntaxError": result.syntax_error, "stageMs": result.stage_ms})
+            return None
+        self.stats.record(latency_ms, result, {
+            "mode": result.mode, "promptFormat": result.prompt_format,
+            "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
+            "drafted": result.drafted, "accepted": result.accepted, "targetPasses": result.target_passes,
+            "stopReason": result.stop_reason, "syntaxError": result.syntax_error, "stageMs": result.stage_ms})
         log.info("request=%d uri=%s mode=%s format=%s prompt_tokens=%d new_tokens=%d accepted=%d/%d "
                  "target_passes=%d stop=%s latency_ms=%.1f stages=%s", request_id, uri, result.mode,
                  result.prompt_format, result.prompt_tokens, result.new_tokens, result.accepted, result.drafted,

@@ -96,6 +96,27 @@ def test_invalid_settings_are_reported_and_the_rest_applied(session):
     session.client.configure({"contextTokens": 1024})
 
 
+def test_newest_request_for_a_document_wins(session):
+    import asyncio
+
+    session.client.configure({"debounceMs": 300})
+    uri = open_text(session, "typing.py", "def f(x):\n    ")
+
+    async def two_requests():
+        older = asyncio.ensure_future(session.client.inline_completion(uri, 1, 4))
+        await asyncio.sleep(0.05)
+        newer = asyncio.ensure_future(session.client.inline_completion(uri, 1, 4))
+        return await older, await newer
+
+    try:
+        cancelled_before = session.run(session.client.status())["stats"]["cancelled"]
+        older, newer = session.run(two_requests())
+        assert older == []  # superseded while it waited: no stale text
+        assert session.run(session.client.status())["stats"]["cancelled"] == cancelled_before + 1
+    finally:
+        session.client.configure({"debounceMs": 0})
+
+
 def test_missing_target_directory_keeps_the_server_up_until_fixed(tmp_path):
     session = ServerSession({"targetModel": str(tmp_path / "no-such-model")})
     try:
