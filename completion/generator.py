@@ -45,6 +45,8 @@ class Generator(Protocol):
         should_stop: Callable[[str], bool] = ...,
         is_cancelled: Callable[[], bool] = ...,
         draft_prompt_ids: Sequence[int] | None = None,
+        min_new_tokens: int = 0,
     ) -> GenerationLike:
         """Continue `prompt_ids`; `should_stop` sees the decoded continuation so far. The
-        draft (if any) reads `draft_prompt_ids`, its own left-context prompt."""
+        draft (if any) reads `draft_prompt_ids`, its own left-context prompt. End tokens
+        cannot end the continuation before `min_new_tokens`."""

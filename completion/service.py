@@ -83,8 +83,11 @@ class CompletionService:
                               self.prompt_budget(options, self.generator.draft_context_window))
         rule = StopRule(mode, context)
         lap("prompt")
+        # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
+        # or unsure model must not end the infill before its first token.
         generation = self.generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
-                                             rule.should_stop, is_cancelled, prompt.draft_ids)
+                                             rule.should_stop, is_cancelled, prompt.draft_ids,
+                                             min_new_tokens=1)
         lap("generate")
         text = rule.finish(generation.text, generation.stats.stop_reason == "max-tokens")
         if mode == SINGLE_LINE:

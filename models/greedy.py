@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 import torch
 from transformers import DynamicCache
 
+from models.sampling import mask_ends
 from models.generation import (
     STOP_CANCELLED, STOP_EOS, STOP_MAX_TOKENS, STOP_RULE, Generation, GenerationStats,
 )
@@ -25,8 +26,10 @@ def greedy_generate(
     decode: Callable[[Sequence[int]], str],
     should_stop: Callable[[str], bool] = lambda text: False,
     is_cancelled: Callable[[], bool] = lambda: False,
+    min_new_tokens: int = 0,
 ) -> Generation:
-    """Generate up to `max_new_tokens` after `prompt_ids`; end ids are not part of the output."""
+    """Generate up to `max_new_tokens` after `prompt_ids`; end ids are not part of the output
+    and cannot end it before `min_new_tokens`."""
     device = model.get_input_embeddings().weight.device
     started = time.perf_counter()
     cache = DynamicCache(config=model.config)
@@ -39,7 +42,7 @@ def greedy_generate(
         if is_cancelled():
             stop_reason = STOP_CANCELLED
             break
-        token = int(torch.argmax(logits))
+        token = int(torch.argmax(mask_ends(logits, end_ids) if len(generated) < min_new_tokens else logits))
         if token in end_ids:
             stop_reason = STOP_EOS
             break

@@ -99,6 +99,7 @@ class ModelPair:
         should_stop: Callable[[str], bool] = lambda text: False,
         is_cancelled: Callable[[], bool] = lambda: False,
         draft_prompt_ids: Sequence[int] | None = None,
+        min_new_tokens: int = 0,
     ) -> Generation:
         """Continue `prompt_ids` with the target; the draft model reads `draft_prompt_ids`
         (its own left-context prompt) when the target's prompt has ids it lacks."""
@@ -112,7 +113,8 @@ class ModelPair:
         generator = torch.Generator().manual_seed(decoding.seed) if decoding.seed is not None else None
         proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, params, generator)
         return speculative_generate(self.target.model, prompt_ids, proposer, draft_length, max_new_tokens,
-                                    ends, self.decode, should_stop, is_cancelled, params, generator)
+                                    ends, self.decode, should_stop, is_cancelled, params, generator,
+                                    min_new_tokens)
 
     def _proposer(self, prompt_ids: list[int], draft_prompt_ids: Sequence[int] | None, max_new_tokens: int,
                   params: SamplingParams, generator: torch.Generator | None):

@@ -31,6 +31,16 @@ def pad_vocab(logits: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat([logits, filler], dim=-1)
 
 
+def mask_ends(logits: torch.Tensor, end_ids) -> torch.Tensor:
+    """Logits with the end ids made impossible (for positions before `min_new_tokens`)."""
+    ids = [i for i in end_ids if i < logits.shape[-1]]
+    if not ids:
+        return logits
+    logits = logits.clone()
+    logits[..., ids] = float("-inf")
+    return logits
+
+
 def to_probs(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     """Distribution(s) over the last dimension after temperature, top-k and top-p (float32)."""
     logits = logits.float() / max(params.temperature, 1e-6)

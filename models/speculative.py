@@ -20,7 +20,7 @@ from models.generation import (
 )
 from models.kv import new_cache, rollback
 from models.proposers import Proposal, Proposer
-from models.sampling import SamplingParams, residual, sample, to_probs
+from models.sampling import SamplingParams, mask_ends, residual, sample, to_probs
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ def speculative_generate(
     is_cancelled: Callable[[], bool] = lambda: False,
     params: SamplingParams = SamplingParams(),
     generator: torch.Generator | None = None,
+    min_new_tokens: int = 0,
 ) -> Generation:
     device = target.get_input_embeddings().weight.device
     started = time.perf_counter()
@@ -111,6 +112,8 @@ def speculative_generate(
     if not torch.isfinite(logits).all():
         stop_reason = STOP_ERROR
     else:
+        if min_new_tokens > 0:
+            logits = mask_ends(logits, end_ids)
         first = int(logits[0].argmax()) if params.greedy else sample(to_probs(logits[0], params), generator)
         stop_reason = emit([first]) if max_new_tokens > 0 else STOP_MAX_TOKENS
     while stop_reason is None:
@@ -127,6 +130,9 @@ def speculative_generate(
         if not torch.isfinite(logits).all():
             stop_reason = STOP_ERROR
             break
+        early = min_new_tokens - len(emitted)  # rows whose token may not be an end token
+        if early > 0:
+            logits = torch.cat([mask_ends(logits[:early], end_ids), logits[early:]])
         accepted, following = verify(proposal, logits, params, generator)
         rollback(cache, cached + 1 + accepted)  # keep the newest token and the accepted run
         verify_seconds = time.perf_counter() - tick

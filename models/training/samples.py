@@ -1,8 +1,8 @@
 """Training samples: left-to-right windows for both models, fill-in-the-middle for the target.
 
-FIM samples imitate inline completion: the "middle" starts at a cursor inside a line and
-runs to the end of that line or a few lines further, so the target learns to infill what
-an editor asks for. Layout (prefix-suffix-middle, as CodeLlama):
+FIM samples imitate inline completion: the "middle" starts at a cursor where editors have
+it (mostly at the start of a statement or after a word boundary) and runs to the end of
+that line or a few lines further, so the target learns to infill what an editor asks for. Layout (prefix-suffix-middle, as CodeLlama):
     [BOS, PRE] + prefix + [SUF] + suffix + [MID] + middle + [EOT]
 """
 
@@ -50,7 +50,7 @@ def split_for_fim(text: str, rng: random.Random, window_chars: int) -> tuple[str
     line_index = rng.randrange(len(lines))
     line = lines[line_index]
     indent = len(line) - len(line.lstrip())
-    column = rng.randint(indent, max(indent, len(line.rstrip("\n"))))
+    column = _cursor_column(line, indent, rng)
     extra_lines = min(int(rng.expovariate(0.4)), 8)
     cursor = sum(len(l) for l in lines[:line_index]) + column
     end = sum(len(l) for l in lines[:line_index + 1 + extra_lines])
@@ -60,6 +60,20 @@ def split_for_fim(text: str, rng: random.Random, window_chars: int) -> tuple[str
     if rng.random() < 0.1:
         suffix = ""  # cursor at the end of the file
     return prefix, middle, suffix
+
+
+def _cursor_column(line: str, indent: int, rng: random.Random) -> int:
+    """Where an editor's cursor tends to be: half the time at the start of a statement,
+    a quarter right after a word or symbol boundary, a quarter anywhere in the line."""
+    end = max(indent, len(line.rstrip("\n")))
+    roll = rng.random()
+    if roll < 0.5:
+        return indent
+    if roll < 0.75:
+        boundaries = [i for i in range(indent + 1, end + 1) if not line[i - 1].isalnum() and line[i - 1] != "_"]
+        if boundaries:
+            return rng.choice(boundaries)
+    return rng.randint(indent, end)
 
 
 def fim_sample(tokenizer: Tokenizer, text: str, ids: FimIds, length: int,

@@ -44,7 +44,7 @@ class FakeGenerator:
         return [ord(c) + 10 for c in text]
 
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
-                 is_cancelled=lambda: False, draft_prompt_ids=None):
+                 is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0):
         self.prompts.append(tuple(prompt_ids))
         self.draft_prompts.append(tuple(draft_prompt_ids or ()))
         text, reason = "", "eos"

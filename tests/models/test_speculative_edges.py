@@ -5,6 +5,7 @@ import torch
 
 from models.adaptive import FixedDraftLength
 from models.devices import resolve_placement
+from models.greedy import greedy_generate
 from models.loading import load_checkpoint
 from models.pair import DecodingConfig, ModelPair
 from models.proposers import DraftModelProposer
@@ -60,3 +61,19 @@ def test_draft_prompt_beyond_the_draft_window_is_cut_from_the_left(tiny_pair):
 def _greedy():
     from models.sampling import SamplingParams
     return SamplingParams(), None
+
+
+def test_min_new_tokens_keeps_an_end_token_from_ending_the_infill_early():
+    target, draft = micro_model(8, seed=1), micro_model(8, seed=2)
+    prompt = [0, 1]
+    free = speculative_generate(target, prompt, DraftModelProposer(draft, prompt, 8), FixedDraftLength(2),
+                                6, (), lambda ids: "")
+    end = free.token_ids[0]  # make the target's favourite first token an end token
+    ended = speculative_generate(target, prompt, DraftModelProposer(draft, prompt, 8), FixedDraftLength(2),
+                                 6, {end}, lambda ids: "")
+    forced = speculative_generate(target, prompt, DraftModelProposer(draft, prompt, 8), FixedDraftLength(2),
+                                  6, {end}, lambda ids: "", min_new_tokens=1)
+    assert ended.token_ids == () and ended.stats.stop_reason == "eos"
+    assert forced.token_ids and forced.token_ids[0] != end
+    reference = greedy_generate(target, prompt, 6, {end}, lambda ids: "", min_new_tokens=1)
+    assert forced.token_ids == reference.token_ids
