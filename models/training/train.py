@@ -35,13 +35,14 @@ BATCH_SIZE = 16
 FIM_RATE = 0.5
 EVAL_SAMPLES = 48
 
+# Positions = the trained length: prompt budgets are clamped to what the models have seen.
 SHAPES = {
     # ~14M parameters with tied embeddings, the vocabulary carrying the FIM ids.
     "target": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=6,
-                   intermediate_size=1024, max_position_embeddings=4096),
+                   intermediate_size=1024, max_position_embeddings=SEQUENCE_LENGTH),
     # ~3.7M parameters, base vocabulary only; shallow because each layer costs a call.
     "draft": dict(hidden_size=256, num_hidden_layers=2, num_attention_heads=4,
-                  intermediate_size=704, max_position_embeddings=2048),
+                  intermediate_size=704, max_position_embeddings=SEQUENCE_LENGTH),
 }
 PEAK_LR = {"target": 1e-3, "draft": 2e-3}
 
