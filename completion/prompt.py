@@ -1,9 +1,11 @@
 """Prompts within a token budget: fill-in-the-middle when the target has FIM tokens,
 plain left context otherwise.
 
-CodeLlama's infill layout (Meta's reference, prefix-suffix-middle):
+CodeLlama's infill layout (Meta's reference, prefix-suffix-middle, PSM):
     [BOS, PRE] + enc(prefix) + [SUF] + enc_no_leading_space(suffix) + [MID], ends at EOT.
-The embedded pair uses the same layout with its own spellings of the four tokens.
+The embedded pair uses the suffix-first variant (SPM) that CodeLlama also supports, with
+its own spellings of the four tokens (its model card says why):
+    [BOS, PRE, SUF] + enc(suffix) + [MID] + enc(prefix), ends at EOT.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ FIM_SPELLINGS = {
     "codellama": ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>"),
     "embedded": ("<PRE>", "<SUF>", "<MID>", "<EOT>"),
 }
+SUFFIX_FIRST = {"embedded"}  # families laid out suffix-prefix-middle (SPM)
 PROMPT_FORMATS = ("auto", *FIM_SPELLINGS, "plain")
 SUFFIX_SHARE = 0.25  # of the budget, at most; the prefix matters more
 CHARS_PER_TOKEN_GUESS = 8  # generous, so a character window never holds too few tokens
@@ -97,5 +100,8 @@ def build_prompt(generator: Generator, context: CursorContext, requested_format:
     suffix = _encode_head(generator, context.suffix, int(room * SUFFIX_SHARE), encode_suffix) \
         if context.suffix.strip() else []
     prefix = _encode_tail(generator, context.prefix, room - len(suffix))
-    ids = [*bos, pre, *prefix, suf, *suffix, mid]
+    if family in SUFFIX_FIRST:
+        ids = [*bos, pre, suf, *suffix, mid, *prefix]
+    else:
+        ids = [*bos, pre, *prefix, suf, *suffix, mid]
     return Prompt(tuple(ids), family, (eot,), len(prefix), len(suffix), draft)

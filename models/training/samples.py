@@ -86,7 +86,7 @@ def fim_sample(tokenizer: Tokenizer, text: str, ids: FimIds, length: int,
     room = length - 5 - len(mid_ids)
     suf_ids = suf_ids[: room // 4]
     pre_ids = pre_ids[max(0, len(pre_ids) - (room - len(suf_ids))):]
-    return [ids.bos, ids.pre, *pre_ids, ids.suf, *suf_ids, ids.mid, *mid_ids, ids.eot]
+    return [ids.bos, ids.pre, ids.suf, *suf_ids, ids.mid, *pre_ids, *mid_ids, ids.eot]
 
 
 def to_batch(samples: list[list[int]], length: int, pad: int) -> tuple[np.ndarray, np.ndarray]:

@@ -45,7 +45,7 @@ def prompts(pair):
         draft_prompt = [tok.bos_token_id, *prefix]
         if i % 2:
             suffix = tok.encode(text[cursor:cursor + 400], add_special_tokens=False)[:50]
-            result.append(([tok.bos_token_id, pre, *prefix, suf, *suffix, mid], draft_prompt))
+            result.append(([tok.bos_token_id, pre, suf, *suffix, mid, *prefix], draft_prompt))
         else:
             result.append((draft_prompt, draft_prompt))
     return result
