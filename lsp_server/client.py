@@ -13,7 +13,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from lsp_server import __version__
-from lsp_server.server import STATUS_METHOD
+from lsp_server.methods import STATUS_METHOD
 
 
 @dataclass

@@ -60,7 +60,9 @@ async def run_complete(args: argparse.Namespace, settings: dict) -> int:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in last["stageMs"].items())
         tokens_per_s = last["newTokens"] / (last["stageMs"]["generate"] / 1000) if last["stageMs"]["generate"] else 0
         print(f"{last['mode']}, {last['promptFormat']} prompt of {last['promptTokens']} tokens, "
-              f"{last['newTokens']} new tokens ({tokens_per_s:.0f}/s), stop: {last['stopReason']}")
+              f"{last['newTokens']} new tokens ({tokens_per_s:.0f}/s), stop: {last['stopReason']}; "
+              f"drafts accepted {last['accepted']}/{last['drafted']}, "
+              f"{last['newTokens'] / max(1, last['targetPasses']):.2f} tokens per target pass")
         print(f"request {last['latencyMs']:.0f} ms ({stages} ms)")
     print(f"target {models['target']['path']} ({models['target']['parameters']:,} params) on "
           f"{models['device']}/{models['dtype']}; load {models['target']['loadSeconds'] + models['draft']['loadSeconds']:.2f} s; "

@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 
 from completion.service import CompletionRequest, CompletionResult
 from lsp_server import __version__
+from lsp_server.methods import STATUS_METHOD
 from lsp_server.model_host import FAILED, ModelHost
 from lsp_server.positions import PositionError, offset_at, position_of
 from lsp_server.settings import TandemSettings, parse_settings
@@ -26,7 +27,6 @@ from lsp_server.stats import RunningStats
 from models.pair import PairSpec
 
 log = logging.getLogger(__name__)
-STATUS_METHOD = "tandem/status"
 
 
 class TandemServer(LanguageServer):

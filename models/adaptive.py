@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.proposers import Proposal
+
 DECAY = 0.9      # weight of history in the running estimates
 PROBE_EVERY = 16  # rounds at k = 0 between probes
+FREE_LOOKUP_TOKENS = 4
 
 
 def expected_tokens(alpha: float, k: int) -> float:
@@ -28,8 +31,10 @@ class FixedDraftLength:
     def choose(self, remaining: int) -> int:
         return max(0, min(self.k, remaining - 1))
 
-    def update(self, drafted: int, accepted: int, draft_seconds: float, draft_steps: int,
-               verify_seconds: float) -> None:
+    def free_tokens(self, remaining: int) -> int:
+        return 0  # a fixed k means exactly that: k = 0 is the target alone
+
+    def update(self, proposal: Proposal, accepted: int, verify_seconds: float) -> None:
         pass
 
 
@@ -73,14 +78,20 @@ class AdaptiveDraftLength:
                 return min(2, limit)
         return best
 
-    def update(self, drafted: int, accepted: int, draft_seconds: float, draft_steps: int,
-               verify_seconds: float) -> None:
+    def free_tokens(self, remaining: int) -> int:
+        """Lookup tokens to try when the model draft does not pay (they cost no model call)."""
+        return max(0, min(FREE_LOOKUP_TOKENS, remaining - 1))
+
+    def update(self, proposal: Proposal, accepted: int, verify_seconds: float) -> None:
+        drafted = len(proposal.tokens)
+        if proposal.source == "lookup":
+            return  # a lookup proposal: free, and its acceptance says nothing of the model's
         if drafted:
             # Acceptance is a run of successes ended by at most one rejection.
             self.accepted = DECAY * self.accepted + accepted
             self.rejected = DECAY * self.rejected + (accepted < drafted)
-        if draft_steps:
-            self.draft_step = _ema(self.draft_step, draft_seconds / draft_steps)
+        if proposal.steps:
+            self.draft_step = _ema(self.draft_step, proposal.step_seconds / proposal.steps)
         if drafted == 0:
             self.target_step = _ema(self.target_step, verify_seconds)
         elif self.target_step:

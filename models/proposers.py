@@ -23,14 +23,20 @@ class Proposal:
     # q distributions (len(tokens) × target vocab) the tokens were drawn from; None means
     # a deterministic proposal (q is one-hot on each token).
     probs: torch.Tensor | None = None
-    seconds: float = 0.0
-    steps: int = 0  # draft-model forward passes spent (0 for lookup)
+    seconds: float = 0.0       # all time spent, the draft's prompt prefill included
+    steps: int = 0             # tokens the draft model produced (0 for lookup) ...
+    step_seconds: float = 0.0  # ... and their time without the prefill: the per-token cost
+    source: str = "none"       # "draft" | "lookup"
 
 
 class Proposer(Protocol):
     name: str
 
     def propose(self, emitted: list[int], k: int) -> Proposal: ...
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        """Only what costs no model call (a lookup match), for rounds where drafting with
+        the model would not pay."""
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -68,11 +74,11 @@ class DraftModelProposer:
 
     @torch.inference_mode()
     def propose(self, emitted: list[int], k: int) -> Proposal:
-        started, steps = time.perf_counter(), 0
+        started = time.perf_counter()
         if self._cache is None:
             self._cache = new_cache(self.model)
             self._forward(self.prompt_ids)
-            steps += 1
+        prefilled = time.perf_counter()
         keep = _common_prefix(self.fed, emitted)
         if not keep == len(self.fed) == len(emitted):
             if keep == len(emitted):  # nothing new to feed, but the logits must be recomputed
@@ -81,7 +87,6 @@ class DraftModelProposer:
             rollback(self._cache, prompt_length + keep)
             self._forward((self.prompt_ids + emitted)[prompt_length + keep:])
             self.fed = list(emitted)
-            steps += 1
         tokens, dists = [], []
         for i in range(k):
             logits = pad_vocab(self._logits, self.target_vocab)
@@ -95,9 +100,12 @@ class DraftModelProposer:
             if i < k - 1:  # the last draft token is fed next round, if it is accepted
                 self._forward([token])
                 self.fed.append(token)
-                steps += 1
         probs = torch.stack(dists) if dists else None
-        return Proposal(tokens, probs, time.perf_counter() - started, steps)
+        finished = time.perf_counter()
+        return Proposal(tokens, probs, finished - started, len(tokens), finished - prefilled, "draft")
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        return Proposal([])
 
 
 @dataclass
@@ -124,8 +132,11 @@ class PromptLookupProposer:
                     if len(best) == k:
                         break
             if best:
-                return Proposal(best, None, time.perf_counter() - started)
+                return Proposal(best, None, time.perf_counter() - started, source="lookup")
         return Proposal([], None, time.perf_counter() - started)
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        return self.propose(emitted, k)
 
 
 @dataclass
@@ -138,3 +149,6 @@ class CombinedProposer:
     def propose(self, emitted: list[int], k: int) -> Proposal:
         proposal = self.lookup.propose(emitted, k)
         return proposal if proposal.tokens else self.draft.propose(emitted, k)
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        return self.lookup.propose(emitted, k)

@@ -29,7 +29,8 @@ class SpeculativeStats(GenerationStats):
     drafted: int = 0
     accepted: int = 0
     target_passes: int = 0
-    draft_steps: int = 0
+    draft_steps: int = 0           # tokens drafted by the model ...
+    draft_step_seconds: float = 0.0  # ... and their time, prompt prefill excluded
     draft_seconds: float = 0.0
     target_seconds: float = 0.0
 
@@ -93,7 +94,7 @@ def speculative_generate(
     text, stop_reason = "", None
     rounds = drafted_total = accepted_total = passes = 0
     draft_seconds = target_seconds = 0.0
-    draft_steps = 0
+    draft_steps, draft_step_seconds = 0, 0.0
 
     def emit(tokens: list[int]) -> str | None:
         """Append tokens one by one, honouring every stop at its exact token."""
@@ -121,7 +122,11 @@ def speculative_generate(
             stop_reason = STOP_CANCELLED
             break
         k = draft_length.choose(max_new_tokens - len(emitted))
-        proposal = proposer.propose(emitted, k) if k > 0 else Proposal([])
+        if k > 0:
+            proposal = proposer.propose(emitted, k)
+        else:  # drafting does not pay now; a lookup match is still free (adaptive only)
+            free = draft_length.free_tokens(max_new_tokens - len(emitted))
+            proposal = proposer.propose_free(emitted, free) if free else Proposal([])
         tick = time.perf_counter()
         # Verify: feed the newest token plus the draft; logits at all k+1 positions.
         inputs = torch.tensor([[emitted[-1], *proposal.tokens]], device=device)
@@ -141,8 +146,9 @@ def speculative_generate(
         accepted_total += accepted
         draft_seconds += proposal.seconds
         draft_steps += proposal.steps
+        draft_step_seconds += proposal.step_seconds
         target_seconds += verify_seconds
-        draft_length.update(len(proposal.tokens), accepted, proposal.seconds, proposal.steps, verify_seconds)
+        draft_length.update(proposal, accepted, verify_seconds)
         stop_reason = emit([*proposal.tokens[:accepted], following])
 
     finished = time.perf_counter()
@@ -150,6 +156,6 @@ def speculative_generate(
         prompt_tokens=len(prompt_ids), new_tokens=len(emitted), prefill_seconds=prefill_seconds,
         decode_seconds=finished - started - prefill_seconds, stop_reason=stop_reason,
         rounds=rounds, drafted=drafted_total, accepted=accepted_total, target_passes=passes + 1,
-        draft_steps=draft_steps, draft_seconds=draft_seconds, target_seconds=target_seconds + prefill_seconds,
+        draft_steps=draft_steps, draft_step_seconds=draft_step_seconds, draft_seconds=draft_seconds, target_seconds=target_seconds + prefill_seconds,
     )
     return Generation(tuple(emitted), text, stats)

@@ -35,7 +35,7 @@ class Row:
     passes: int = 0
     rounds: int = 0
     draft_steps: int = 0
-    draft_seconds: float = 0.0
+    draft_step_seconds: float = 0.0
 
     @property
     def tokens_per_second(self) -> float:
@@ -116,7 +116,7 @@ def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int =
                     row.passes += stats.target_passes
                     row.rounds += stats.rounds
                     row.draft_steps += stats.draft_steps
-                    row.draft_seconds += stats.draft_seconds
+                    row.draft_step_seconds += stats.draft_step_seconds
                 elif stats is not None:
                     row.passes += stats.new_tokens
     return list(rows.values())
@@ -140,7 +140,7 @@ def format_table(rows: list[Row], target_step: float) -> str:
         alpha = f"{row.accepted / row.drafted:.2f}" if row.drafted else "–"
         e = f"{sum(row.tokens) / row.passes:.2f}" if row.passes and row.drafted else "–"
         k_mean = row.drafted / row.rounds if row.rounds else 0.0
-        c = (row.draft_seconds / row.draft_steps) / target_step if row.draft_steps else 0.0
+        c = (row.draft_step_seconds / row.draft_steps) / target_step if row.draft_steps else 0.0
         theory = efficiency = "–"
         if row.drafted:
             theoretical = (sum(row.tokens) / row.passes) / (1 + k_mean * c)

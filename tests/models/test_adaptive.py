@@ -1,4 +1,5 @@
 from models.adaptive import AdaptiveDraftLength, FixedDraftLength, expected_tokens
+from models.proposers import Proposal
 
 
 def test_expected_tokens_formula():
@@ -39,9 +40,21 @@ def test_a_policy_at_zero_probes_now_and_then_to_refresh_alpha():
 
 def test_updates_move_alpha_and_costs():
     policy = AdaptiveDraftLength()
-    policy.update(drafted=0, accepted=0, draft_seconds=0, draft_steps=0, verify_seconds=0.1)
+    policy.update(Proposal([]), accepted=0, verify_seconds=0.1)
     before = policy.alpha
     for _ in range(20):
-        policy.update(drafted=4, accepted=4, draft_seconds=0.004, draft_steps=4, verify_seconds=0.12)
+        policy.update(Proposal([1, 2, 3, 4], steps=4, step_seconds=0.004, source="draft"), 4, 0.12)
     assert policy.alpha > before and abs(policy.cost_ratio() - 0.01) < 1e-6
     assert 0.0 < policy.verify_growth < 0.1
+
+
+def test_lookup_rounds_do_not_move_the_draft_models_estimates():
+    policy = AdaptiveDraftLength()
+    alpha = policy.alpha
+    policy.update(Proposal([1, 2, 3], source="lookup"), accepted=0, verify_seconds=0.1)
+    assert policy.alpha == alpha and policy.target_step is None
+
+
+def test_only_adaptive_tries_free_lookup_tokens():
+    assert AdaptiveDraftLength().free_tokens(remaining=10) == 4
+    assert FixedDraftLength(0).free_tokens(remaining=10) == 0
