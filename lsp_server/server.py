@@ -22,7 +22,7 @@ from lsp_server import __version__
 from lsp_server.methods import STATUS_METHOD
 from lsp_server.model_host import FAILED, ModelHost
 from lsp_server.positions import PositionError, offset_at, position_of
-from lsp_server.settings import TandemSettings, parse_settings
+from lsp_server.settings import parse_settings
 from lsp_server.stats import RunningStats
 from models.pair import PairSpec
 

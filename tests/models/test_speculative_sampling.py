@@ -26,7 +26,7 @@ PARAMS = SamplingParams(temperature=1.0)
 
 
 @pytest.fixture(scope="module")
-def models():
+def micro_pair():
     return micro_model(TARGET_VOCAB, seed=11), micro_model(DRAFT_VOCAB, seed=12)
 
 
@@ -61,28 +61,24 @@ def chi_square_p(counts: dict, joint: dict) -> float:
     return chisquare(observed, expected).pvalue
 
 
-def test_draft_proposals_reproduce_the_target_distribution(models):
-    target, draft = models
+def test_draft_proposals_reproduce_the_target_distribution(micro_pair):
+    target, draft = micro_pair
     counts = sample_pairs(target, lambda g: DraftModelProposer(draft, PROMPT, TARGET_VOCAB, PARAMS, g), 1, 1)
     assert chi_square_p(counts, target_joint(target)) > 0.001
     # the draft can never propose ids it lacks, yet the target still produces them
     assert sum(n for tokens, n in counts.items() if max(tokens[1:]) >= DRAFT_VOCAB) > 0
 
 
-def test_deterministic_lookup_proposals_reproduce_the_target_distribution(models):
-    target, _ = models
+def test_deterministic_lookup_proposals_reproduce_the_target_distribution(micro_pair):
+    target, _ = micro_pair
     counts = sample_pairs(target, lambda g: PromptLookupProposer([0, 1, 2, 3, 1, 2, 5, 3, 1, 4]), 2, 2)
     assert chi_square_p(counts, target_joint(target)) > 0.001
 
 
-def test_the_test_rejects_accepting_every_draft_token(models):
+def test_the_test_rejects_accepting_every_draft_token(micro_pair, monkeypatch):
     """Negative control: always accepting the draft gives the draft's distribution."""
-    target, draft = models
-
-    class AcceptAll(DraftModelProposer):
-        pass
-
     import models.speculative as speculative
+    target, draft = micro_pair
     original = speculative.verify
 
     def accept_all(proposal, logits, params, generator):
@@ -90,11 +86,8 @@ def test_the_test_rejects_accepting_every_draft_token(models):
             return len(proposal.tokens) - 1, proposal.tokens[-1]
         return original(proposal, logits, params, generator)
 
-    speculative.verify = accept_all
-    try:
-        counts = sample_pairs(target, lambda g: AcceptAll(draft, PROMPT, TARGET_VOCAB, PARAMS, g), 2, 3)
-    finally:
-        speculative.verify = original
+    monkeypatch.setattr(speculative, "verify", accept_all)
+    counts = sample_pairs(target, lambda g: DraftModelProposer(draft, PROMPT, TARGET_VOCAB, PARAMS, g), 2, 3)
     assert chi_square_p(counts, target_joint(target)) < 1e-6
 
 
