@@ -128,6 +128,8 @@ class ModelPair:
             raise ValueError("the draft prompt holds ids outside the draft's vocabulary")
         # Stay inside the draft's positions: keep BOS and the newest context.
         room = self.draft.context_window - max_new_tokens - self.decoding.max_draft_tokens - 1
+        if room < 2:  # no room for a prompt: only free lookups can help
+            return lookup
         if len(draft_prompt) > room:
             head = draft_prompt[:1] if draft_prompt and draft_prompt[0] == self.bos_id else []
             draft_prompt = head + draft_prompt[len(draft_prompt) - (room - len(head)):]

@@ -77,3 +77,12 @@ def test_min_new_tokens_keeps_an_end_token_from_ending_the_infill_early():
     assert forced.token_ids and forced.token_ids[0] != end
     reference = greedy_generate(target, prompt, 6, {end}, lambda ids: "", min_new_tokens=1)
     assert forced.token_ids == reference.token_ids
+
+
+def test_no_room_in_the_draft_window_falls_back_to_lookup(tiny_pair):
+    draft_dir, target_dir = tiny_pair
+    pair = ModelPair(load_checkpoint("draft", draft_dir, CPU32), load_checkpoint("target", target_dir, CPU32),
+                     DecodingConfig(draft_tokens=3))
+    prompt = [1, 5, 6, 7, 8]
+    assert pair._proposer(prompt, prompt, 300, *_greedy()).name == "lookup"  # 256 positions < 300 new tokens
+    assert pair.generate(prompt, 300, draft_prompt_ids=prompt).stats.new_tokens == 300
