@@ -117,8 +117,6 @@ def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int =
                     row.rounds += stats.rounds
                     row.draft_steps += stats.draft_steps
                     row.draft_step_seconds += stats.draft_step_seconds
-                elif stats is not None:
-                    row.passes += stats.new_tokens
     return list(rows.values())
 
 
