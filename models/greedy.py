@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable, Collection, Sequence
 
 import torch
-from transformers import DynamicCache
 
+from models.kv import new_cache
 from models.sampling import mask_ends
 from models.generation import (
     STOP_CANCELLED, STOP_EOS, STOP_MAX_TOKENS, STOP_RULE, Generation, GenerationStats,
@@ -32,9 +32,9 @@ def greedy_generate(
     and cannot end it before `min_new_tokens`."""
     device = model.get_input_embeddings().weight.device
     started = time.perf_counter()
-    cache = DynamicCache(config=model.config)
+    cache = new_cache(model)
     inputs = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
-    logits = model(input_ids=inputs, cache=cache, use_cache=True).logits[0, -1]
+    logits = model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
     prefill_done = time.perf_counter()
     generated: list[int] = []
     stop_reason, text = STOP_MAX_TOKENS, ""

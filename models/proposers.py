@@ -70,7 +70,8 @@ class DraftModelProposer:
         # draft's embedding table; the draft reads its unknown id there instead.
         ids = [i if i < embeddings.num_embeddings else self.unknown_id for i in ids]
         inputs = torch.tensor([ids], dtype=torch.long, device=embeddings.weight.device)
-        self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True).logits[0, -1]
+        self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True,
+                                  logits_to_keep=1).logits[0, -1]
 
     @torch.inference_mode()
     def propose(self, emitted: list[int], k: int) -> Proposal:

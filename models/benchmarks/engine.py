@@ -2,15 +2,21 @@
 assisted generation, on the same models and held-out prompts, side by side in one run.
 
 Every row decodes greedily to EOS or --new-tokens; "identical" compares each prompt's
-tokens with target-only greedy. α = accepted / drafted; E = new tokens per target pass;
-c = draft step time / target step time; theory = E / (1 + k̄·c) with k̄ the mean draft
-length per round; efficiency = measured speedup / theory.
+tokens with target-only greedy. speedup = tokens/s against target-only, prefill included.
+The model columns describe the decode phase (the prefill is the same work in every row):
+α = accepted / drafted; E = tokens per verify pass; k̄ = drafted tokens per round;
+c = one draft-model token's time / one target step's time (the target-only row's own
+steps, in the same run); theory = E / (1 + m̄·c), with
+m̄ the draft-model tokens per round (lookup tokens cost nothing); effic. = decode-phase
+speedup / theory. The theory prices a verify pass of k+1 tokens like a one-token step;
+v = measured verify pass time / target step time shows what it really costs on this
+device, and "engine" = decode-phase speedup / (E / (v + m̄·c)) is then the share of the
+attainable speedup the decode loop delivers (1.0 = no overhead of its own).
 """
 
 from __future__ import annotations
 
 import copy
-import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -32,10 +38,12 @@ class Row:
     outputs: list[tuple[int, ...]] = field(default_factory=list)
     drafted: int = 0
     accepted: int = 0
-    passes: int = 0
     rounds: int = 0
     draft_steps: int = 0
     draft_step_seconds: float = 0.0
+    decode_tokens: int = 0        # Tandem rows only: tokens after the first ...
+    decode_seconds: float = 0.0   # ... the time they took ...
+    verify_seconds: float = 0.0   # ... and the target's share of it
 
     @property
     def tokens_per_second(self) -> float:
@@ -110,54 +118,55 @@ def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int =
                 row.tokens.append(len(tokens))
                 row.outputs.append(tokens)
                 stats = getattr(result, "stats", None)
+                if stats is not None:  # the first token comes with the prefill
+                    row.decode_seconds += stats.decode_seconds
+                    row.decode_tokens += max(0, len(tokens) - 1)
                 if stats is not None and hasattr(stats, "drafted"):
+                    row.verify_seconds += stats.target_seconds - stats.prefill_seconds
                     row.drafted += stats.drafted
                     row.accepted += stats.accepted
-                    row.passes += stats.target_passes
                     row.rounds += stats.rounds
                     row.draft_steps += stats.draft_steps
                     row.draft_step_seconds += stats.draft_step_seconds
     return list(rows.values())
 
 
-def _target_step_seconds(pair: ModelPair, prompt: list[int]) -> float:
-    """Median time of one 1-token target step (after a prefill), for c."""
-    result = greedy_generate(pair.target.model, prompt, 33, set(), pair.decode)
-    return result.stats.decode_seconds / max(1, result.stats.new_tokens - 1)
-
-
-def format_table(rows: list[Row], target_step: float) -> str:
+def format_table(rows: list[Row]) -> str:
     baseline = rows[0]
-    header = (f"{'method':<32} {'tok/s':>7} {'speedup':>8} {'α':>6} {'E':>6} {'k̄':>5} {'c':>6} "
-              f"{'theory':>7} {'effic.':>7} {'identical':>9}")
+    target_step = baseline.decode_seconds / baseline.decode_tokens
+    header = (f"{'method':<32} {'tok/s':>7} {'speedup':>8} {'α':>5} {'E':>5} {'k̄':>4} {'c':>6} "
+              f"{'theory':>6} {'effic.':>6} {'v':>5} {'engine':>6} {'identical':>9}")
     lines = [header, "-" * len(header)]
     for row in rows:
         speedup = row.tokens_per_second / baseline.tokens_per_second
         identical = "yes" if row.outputs == baseline.outputs else \
             f"no ({sum(a != b for a, b in zip(row.outputs, baseline.outputs))})"
-        alpha = f"{row.accepted / row.drafted:.2f}" if row.drafted else "–"
-        e = f"{sum(row.tokens) / row.passes:.2f}" if row.passes and row.drafted else "–"
-        k_mean = row.drafted / row.rounds if row.rounds else 0.0
-        c = (row.draft_step_seconds / row.draft_steps) / target_step if row.draft_steps else 0.0
-        theory = efficiency = "–"
+        cells = ["–"] * 8  # α E k̄ c theory effic. v engine
         if row.drafted:
-            theoretical = (sum(row.tokens) / row.passes) / (1 + k_mean * c)
-            theory, efficiency = f"{theoretical:.2f}", f"{speedup / theoretical:.2f}"
-        lines.append(f"{row.name:<32} {row.tokens_per_second:>7.1f} {speedup:>7.2f}× {alpha:>6} {e:>6} "
-                     f"{k_mean if row.rounds else 0:>5.1f} {c if row.draft_steps else 0:>6.3f} {theory:>7} "
-                     f"{efficiency:>7} {identical:>9}")
+            decode_speedup = (row.decode_tokens / row.decode_seconds) / (1 / target_step)
+            e = row.decode_tokens / row.rounds
+            c = (row.draft_step_seconds / row.draft_steps) / target_step if row.draft_steps else 0.0
+            model_tokens = row.draft_steps / row.rounds
+            theory = e / (1 + model_tokens * c)
+            v = (row.verify_seconds / row.rounds) / target_step
+            attainable = e / (v + model_tokens * c)
+            cells = [f"{row.accepted / row.drafted:.2f}", f"{e:.2f}", f"{row.drafted / row.rounds:.1f}",
+                     f"{c:.3f}", f"{theory:.2f}", f"{decode_speedup / theory:.2f}", f"{v:.2f}",
+                     f"{decode_speedup / attainable:.2f}"]
+        alpha, e, k_mean, c, theory, efficiency, v, engine = cells
+        lines.append(f"{row.name:<32} {row.tokens_per_second:>7.1f} {speedup:>7.2f}× {alpha:>5} {e:>5} "
+                     f"{k_mean:>4} {c:>6} {theory:>6} {efficiency:>6} {v:>5} {engine:>6} {identical:>9}")
     return "\n".join(lines)
 
 
 def main(pair: ModelPair, prompt_count: int, new_tokens: int, k: int) -> int:
     torch.manual_seed(0)
     rows = run(pair, prompt_count, new_tokens, k)
-    prompt = held_out_prompts(pair.target.tokenizer, 1, 200, seed=99)[0]
-    target_step = statistics.median(_target_step_seconds(pair, prompt) for _ in range(3))
+    target_step = rows[0].decode_seconds / rows[0].decode_tokens
     placement = pair.target.placement
     print(f"tandem bench engine: {prompt_count} held-out prompts of 200 tokens, ≤{new_tokens} new tokens, "
           f"greedy, {placement.device}/{str(placement.dtype).removeprefix('torch.')}, "
           f"{torch.get_num_threads()} threads")
     print(f"target {pair.target.path} · draft {pair.draft.path} · target step {target_step * 1000:.2f} ms")
-    print(format_table(rows, target_step))
+    print(format_table(rows))
     return 0
