@@ -1,21 +1,32 @@
-"""The completion pipeline: context → syntax → mode → prompt → generate → finish.
+"""The completion pipeline, in named stages:
 
-Each stage is a pure function of plain values; this class only runs them in order and
-times them.
+  parse     the document's tree (the server's incremental one, or a fresh parse)
+  decide    complete here? the rest of the line or a block?
+  context   suffix, cross-file snippets, prefix window within the token budget
+  prompt    the target family's layout, and the draft's left-context prompt
+  generate  the model, with the stop rule called as tokens arrive
+  finish    stop-rule cut, post-processing, syntax guard
+
+Each stage is a function of plain values; this class runs them in order and times them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from completion.crossfile import OpenDocument, imported_snippets
+from completion.context import build_context
 from completion.cursor import cursor_context
-from completion.generator import Generator
-from completion.mode import SINGLE_LINE, decide_mode
+from completion.decide import NONE, SINGLE_LINE, decide
+from completion.documents import DocumentTree, byte_offset, encode_source
+from completion.formats import choose_format, encode_suffix
+from completion.guard import guard
+from completion.postprocess import indent_unit, postprocess
 from completion.prompt import build_prompt
 from completion.stops import StopRule
-from completion.syntax import syntax_at
+from completion.syntax import parse, syntax_at_tree
 
 DRAFT_HEADROOM = 16  # positions kept free for draft tokens that may be rolled back
 
@@ -33,20 +44,28 @@ class CompletionRequest:
     text: str
     offset: int  # cursor, in code points, already validated against `text`
     options: CompletionOptions = CompletionOptions()
+    uri: str = ""
+    document: DocumentTree | None = None       # the server's snapshot of `text`, with its tree
+    others: Sequence[OpenDocument] = ()        # other open documents, for cross-file context
 
 
 @dataclass(frozen=True)
 class CompletionResult:
     text: str                 # to insert at the cursor; empty when there is nothing to show
-    mode: str
-    prompt_format: str
-    prompt_tokens: int
-    new_tokens: int
-    stop_reason: str
-    syntax_error: bool
+    mode: str                 # single-line | multi-line | none
+    reason: str               # why this mode (or why no completion)
+    prompt_format: str = ""
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    stop_reason: str = ""
+    syntax_error: bool = False
+    replace_chars: int = 0    # code points right of the cursor the text replaces
     drafted: int = 0
     accepted: int = 0
     target_passes: int = 0
+    snippets: tuple[str, ...] = ()  # cross-file definitions in the prompt
+    guarded: bool = False           # the syntax guard cut the text shorter
+    warnings: tuple[str, ...] = ()  # for the user (e.g. a promptFormat this model cannot do)
     stage_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -55,8 +74,8 @@ class CompletionResult:
 
 
 class CompletionService:
-    def __init__(self, generator: Generator):
-        self.generator = generator
+    def __init__(self, generator):
+        self.generator = generator  # completion.generator.Generator
 
     def prompt_budget(self, options: CompletionOptions, window: int | None = None) -> int:
         """Prompt tokens allowed: the setting, within what the model's window leaves (the
@@ -75,37 +94,55 @@ class CompletionService:
             stage_ms[stage] = round((now - clock) * 1000, 2)
             clock = now
 
+        document = request.document
+        if document is not None and document.skipped_reason:
+            return CompletionResult("", NONE, document.skipped_reason, stage_ms=stage_ms)
+        if document is not None and document.text == request.text and document.tree is not None:
+            source, tree = document.source, document.tree
+        else:
+            source = encode_source(request.text)
+            tree = parse(source)
+        lap("parse")
+
         context = cursor_context(request.text, request.offset)
-        syntax = syntax_at(request.text, context.prefix)
-        mode = decide_mode(context, syntax, options.multiline)
+        cursor = byte_offset(request.text, request.offset)
+        syntax = syntax_at_tree(tree, source, cursor)
+        decision = decide(context, syntax, options.multiline)
+        lap("decide")
+        if not decision.complete:
+            return CompletionResult("", NONE, decision.reason, syntax_error=syntax.has_error, stage_ms=stage_ms)
+
+        generator = self.generator
+        choice = choose_format(generator, options.prompt_format)
+        continuation = lambda text: encode_suffix(choice, generator, text)  # noqa: E731
+        snippets = imported_snippets(tree, request.uri, request.others) if request.others else []
+        header_offsets = [len(source[:h.start_byte].decode("utf-8", "surrogatepass")) for h in syntax.enclosing]
+        window = build_context(context.prefix, context.suffix, self.prompt_budget(options) - choice.reserved,
+                               generator.encode, continuation, syntax.enclosing, header_offsets, snippets,
+                               use_suffix=choice.is_fim)
         lap("context")
-        prompt = build_prompt(self.generator, context, options.prompt_format, self.prompt_budget(options),
-                              self.prompt_budget(options, self.generator.draft_context_window))
-        rule = StopRule(mode, context)
+        draft_budget = self.prompt_budget(options, generator.draft_context_window)
+        prompt = build_prompt(choice, window, draft_budget)
+        rule = StopRule(decision.mode, context)
         lap("prompt")
         # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
         # or unsure model must not end the infill before its first token.
-        generation = self.generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
-                                             rule.should_stop, is_cancelled, prompt.draft_ids,
-                                             min_new_tokens=1)
+        generation = generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
+                                        rule.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1)
         lap("generate")
-        text = rule.finish(generation.text, generation.stats.stop_reason == "max-tokens")
-        if mode == SINGLE_LINE:
-            text = drop_line_suffix_overlap(text, context.line_suffix)
+
+        stats = generation.stats
+        text = rule.finish(generation.text, stats.stop_reason == "max-tokens")
+        suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-20000:]))
+        text, guarded = suggestion.text, False
+        if text:
+            replaced = len(context.line_suffix[:suggestion.replace_chars].encode("utf-8", "surrogatepass"))
+            text, guarded = guard(tree, source, cursor, replaced, text)
         lap("finish")
         return CompletionResult(
-            text=text, mode=mode, prompt_format=prompt.format, prompt_tokens=len(prompt.ids),
-            new_tokens=generation.stats.new_tokens, stop_reason=generation.stats.stop_reason,
-            syntax_error=syntax.has_error, drafted=generation.stats.drafted,
-            accepted=generation.stats.accepted, target_passes=generation.stats.target_passes,
-            stage_ms=stage_ms,
+            text=text, mode=decision.mode, reason=decision.reason, prompt_format=prompt.format,
+            prompt_tokens=len(prompt.ids), new_tokens=stats.new_tokens, stop_reason=stats.stop_reason,
+            syntax_error=syntax.has_error, replace_chars=suggestion.replace_chars, drafted=stats.drafted,
+            accepted=stats.accepted, target_passes=stats.target_passes, snippets=window.snippets,
+            guarded=guarded, warnings=(choice.warning,) if choice.warning else (), stage_ms=stage_ms,
         )
-
-
-def drop_line_suffix_overlap(text: str, line_suffix: str) -> str:
-    """A single-line completion that ends with the text already right of the cursor (an
-    auto-closed bracket, say) must not insert it twice."""
-    tail = line_suffix.strip()
-    if tail and text.rstrip().endswith(tail):
-        return text.rstrip()[: -len(tail)]
-    return text

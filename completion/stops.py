@@ -3,13 +3,15 @@
 Single-line: at the first newline. Multi-line: before the first line that leaves the
 cursor's block (dedents below it, or returns to its level after the completion opened a
 block of its own), before a line that repeats the suffix's next line, or at a blank-line
-pair.
+pair. Both: before a closing bracket that closes nothing the prefix or the completion
+opened (the model running on past the expression it was asked to finish).
 """
 
 from __future__ import annotations
 
+from completion.brackets import first_unmatched_closer, statement_tail, unclosed_brackets
 from completion.cursor import CursorContext
-from completion.mode import SINGLE_LINE
+from completion.decide import SINGLE_LINE
 
 
 def _indent_width(line: str) -> int:
@@ -23,9 +25,15 @@ class StopRule:
         self.line_prefix = context.line_prefix
         next_lines = [line.strip() for line in context.suffix.split("\n")[1:] if line.strip()]
         self.suffix_next_line = next_lines[0] if next_lines else None
+        self.open_brackets = unclosed_brackets(statement_tail(context.prefix))
 
     def cut_point(self, text: str) -> int | None:
-        """Index where `text` must end, if a complete line already decides it."""
+        """Index where `text` must end, if what has arrived already decides it."""
+        cuts = [cut for cut in (first_unmatched_closer(text, self.open_brackets), self._line_cut(text))
+                if cut is not None]
+        return min(cuts) if cuts else None
+
+    def _line_cut(self, text: str) -> int | None:
         if self.mode == SINGLE_LINE:
             newline = text.find("\n")
             return newline if newline >= 0 else None

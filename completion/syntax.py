@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+import threading
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
 
-STRING_TYPES = {"string", "string_content", "concatenated_string"}
+STRING_TYPES = {"string", "concatenated_string"}
+SCOPE_TYPES = {"function_definition": "def", "class_definition": "class"}
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header of a def or class the cursor sits in: its lines up to the colon."""
+    kind: str        # "def" | "class"
+    start_byte: int  # of the header's first line
+    text: str        # with the line's own indentation
 
 
 @dataclass(frozen=True)
@@ -16,11 +25,24 @@ class SyntaxAtCursor:
     in_string: bool
     in_comment: bool
     has_error: bool  # the buffer does not parse cleanly (common while typing)
+    in_docstring: bool = False  # a string that is the first statement of a body
+    enclosing: tuple[Header, ...] = ()  # outermost first
 
 
-@lru_cache(maxsize=1)
+_LANGUAGE = Language(tree_sitter_python.language())
+_local = threading.local()
+
+
 def _parser() -> Parser:
-    return Parser(Language(tree_sitter_python.language()))
+    """One parser per thread: documents are updated on the server's event loop while the
+    model worker checks completions, and a tree-sitter parser is not thread-safe."""
+    if not hasattr(_local, "parser"):
+        _local.parser = Parser(_LANGUAGE)
+    return _local.parser
+
+
+def parse(source: bytes, old_tree: Tree | None = None) -> Tree:
+    return _parser().parse(source, old_tree) if old_tree is not None else _parser().parse(source)
 
 
 def _ancestors(node: Node | None):
@@ -29,12 +51,53 @@ def _ancestors(node: Node | None):
         node = node.parent
 
 
-def syntax_at(text: str, prefix: str) -> SyntaxAtCursor:
-    """Parse `text` and classify the cursor, which sits right after `prefix`."""
-    source = text.encode("utf-8")
-    cursor = len(prefix.encode("utf-8"))
-    tree = _parser().parse(source)
+def _is_docstring(string: Node) -> bool:
+    statement = string.parent
+    if statement is None or statement.type != "expression_statement" or statement.named_child_count != 1:
+        return False
+    body = statement.parent
+    if body is None or body.named_children[0] != statement:
+        return False
+    return body.type == "module" or (body.type == "block" and body.parent is not None
+                                     and body.parent.type in SCOPE_TYPES)
+
+
+def _header(node: Node, source: bytes) -> Header:
+    body = node.child_by_field_name("body")
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    end = body.start_byte if body is not None else node.end_byte
+    text = source[line_start:end].decode("utf-8", "replace").rstrip()
+    return Header(SCOPE_TYPES[node.type], line_start, text)
+
+
+def syntax_at_tree(tree: Tree, source: bytes, cursor: int) -> SyntaxAtCursor:
+    """Classify the cursor at byte `cursor` of `source`, which `tree` is the parse of."""
     node = tree.root_node.descendant_for_byte_range(max(cursor - 1, 0), cursor)
-    in_string = any(n.type in STRING_TYPES and n.start_byte < cursor < n.end_byte for n in _ancestors(node))
-    in_comment = any(n.type == "comment" and n.start_byte < cursor <= n.end_byte for n in _ancestors(node))
-    return SyntaxAtCursor(in_string, in_comment, tree.root_node.has_error)
+    in_string = in_docstring = in_comment = False
+    for ancestor in _ancestors(node):
+        if ancestor.type == "interpolation" and ancestor.start_byte < cursor < ancestor.end_byte:
+            break  # an f-string's {expression} is code
+        if ancestor.type in STRING_TYPES and ancestor.start_byte < cursor < ancestor.end_byte:
+            in_string, in_docstring = True, _is_docstring(ancestor)
+            break
+        if ancestor.type == "comment" and ancestor.start_byte < cursor <= ancestor.end_byte:
+            in_comment = True
+            break
+    enclosing = tuple(_header(a, source) for a in reversed(list(_ancestors(node)))
+                      if a.type in SCOPE_TYPES and (body := a.child_by_field_name("body")) is not None
+                      and body.start_byte <= cursor)
+    return SyntaxAtCursor(in_string, in_comment, tree.root_node.has_error, in_docstring, enclosing)
+
+
+def syntax_at(text: str, prefix: str) -> SyntaxAtCursor:
+    """Parse `text` from scratch and classify the cursor, which sits right after `prefix`."""
+    source = text.encode("utf-8", "surrogatepass")
+    return syntax_at_tree(parse(source), source, len(prefix.encode("utf-8", "surrogatepass")))
+
+
+def count_errors(node: Node) -> int:
+    """ERROR and MISSING nodes under `node`, descending only where errors are."""
+    if not node.has_error:
+        return 0
+    count = int(node.is_error or node.is_missing)
+    return count + sum(count_errors(child) for child in node.children)

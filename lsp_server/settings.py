@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from completion.prompt import PROMPT_FORMATS
+from completion.formats import PROMPT_FORMATS
 from completion.service import CompletionOptions
 from models.pair import DecodingConfig
 

@@ -37,7 +37,7 @@ class RunningStats:
         self.requests += 1
         self.answered += bool(result.text)
         self.new_tokens += result.new_tokens
-        self.decode_seconds += result.stage_ms["generate"] / 1000
+        self.decode_seconds += result.stage_ms.get("generate", 0.0) / 1000
         self.drafted += result.drafted
         self.accepted += result.accepted
         self.target_passes += result.target_passes

@@ -43,6 +43,9 @@ class FakeGenerator:
     def encode(self, text):
         return [ord(c) + 10 for c in text]
 
+    def decode(self, ids):
+        return "".join(chr(i - 10) for i in ids)
+
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
                  is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0):
         self.prompts.append(tuple(prompt_ids))

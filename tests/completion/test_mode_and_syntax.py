@@ -1,7 +1,7 @@
 import pytest
 
 from completion.cursor import cursor_context
-from completion.mode import MULTI_LINE, SINGLE_LINE, decide_mode
+from completion.decide import MULTI_LINE, NONE, SINGLE_LINE, decide
 from completion.syntax import syntax_at
 
 
@@ -9,14 +9,15 @@ def mode(text: str, marker: str = "|", setting: str = "auto") -> str:
     offset = text.index(marker)
     text = text.replace(marker, "")
     context = cursor_context(text, offset)
-    return decide_mode(context, syntax_at(text, context.prefix), setting)
+    return decide(context, syntax_at(text, context.prefix), setting).mode
 
 
 @pytest.mark.parametrize("text, expected", [
     ("def f(x):\n    |\n", MULTI_LINE),          # empty body after a header
     ("def f(x):\n    return x + |\n", SINGLE_LINE),  # mid-expression
     ("x = [1, 2]\n|", MULTI_LINE),
-    ('s = "abc|def"\n', SINGLE_LINE),
+    ('s = "abc|def"\n', NONE),                  # inside a string
+    ('s = "abc| def"\n', NONE),
 ])
 def test_auto_mode(text, expected):
     assert mode(text) == expected

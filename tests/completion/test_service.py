@@ -33,4 +33,4 @@ def test_budget_leaves_room_for_new_tokens():
 
 def test_stage_timings_are_reported():
     result, _ = complete("x = |", "|", "1\n")
-    assert set(result.stage_ms) == {"context", "prompt", "generate", "finish"}
+    assert set(result.stage_ms) == {"parse", "decide", "context", "prompt", "generate", "finish"}

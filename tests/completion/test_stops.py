@@ -1,5 +1,5 @@
 from completion.cursor import cursor_context
-from completion.mode import MULTI_LINE, SINGLE_LINE
+from completion.decide import MULTI_LINE, SINGLE_LINE
 from completion.stops import StopRule
 
 

@@ -1,0 +1,59 @@
+"""Bracket balance of Python text, by a rough scan that skips strings and comments."""
+
+from __future__ import annotations
+
+import re
+
+OPENERS, CLOSERS = "([{", ")]}"
+
+
+def unclosed_brackets(text: str) -> str:
+    """The brackets `text` opens and does not close, innermost last. Strings and comments
+    are skipped roughly, which is enough to tell argument lists from statements."""
+    return _scan(text, [], stop_at_unmatched=False)[0]
+
+
+def first_unmatched_closer(text: str, open_before: str) -> int | None:
+    """Index of the first closing bracket in `text` that closes nothing (neither a bracket
+    of `text` nor one of `open_before`, innermost last) or closes the wrong kind."""
+    return _scan(text, list(open_before), stop_at_unmatched=True)[1]
+
+
+def _scan(text: str, stack: list[str], stop_at_unmatched: bool) -> tuple[str, int | None]:
+    quote, i = "", 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == "\n" and len(quote) == 1:
+                quote = ""  # an unterminated one-line string ends with its line
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif char == "#":
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline
+            continue
+        elif char in "'\"":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            i += len(quote) - 1
+        elif char in OPENERS:
+            stack.append(char)
+        elif char in CLOSERS:
+            if stack and OPENERS.index(stack[-1]) == CLOSERS.index(char):
+                stack.pop()
+            elif stop_at_unmatched:
+                return "".join(stack), i
+        i += 1
+    return "".join(stack), None
+
+
+def statement_tail(prefix: str, max_chars: int = 4000) -> str:
+    """The prefix from the start of a line with no indentation (a top-level statement),
+    within `max_chars`: where a bracket scan can start without being fooled."""
+    tail = prefix[-max_chars:]
+    match = None
+    for match in re.finditer(r"(?m)^(?=\S)", tail):
+        pass
+    return tail[match.start():] if match else tail

@@ -1,0 +1,175 @@
+"""Definitions the buffer imports from other open documents, as short prompt snippets.
+
+`from helpers import parse` or `import helpers` in the buffer, with helpers.py open in
+the editor: the signature (and docstring's first line) of `parse`, or of each of the
+module's top-level definitions, goes into the prompt, commented out and labelled with
+its path (Tabby and Continue do the same), so the model can call it correctly.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from tree_sitter import Node, Tree
+
+DEFINITION_TYPES = {"function_definition", "class_definition"}
+MAX_DEFINITIONS_PER_MODULE = 12  # `import module` brings in this many at most
+MAX_METHODS = 8
+
+
+@dataclass(frozen=True)
+class Snippet:
+    label: str  # "path:name"
+    text: str   # comment lines, each ending in a newline
+
+
+@dataclass(frozen=True)
+class OpenDocument:
+    uri: str
+    source: bytes
+    tree: Tree | None
+
+
+@dataclass(frozen=True)
+class Import:
+    module: tuple[str, ...]   # dotted parts, after any leading dots
+    level: int                # 0 absolute, 1 for ".", 2 for "..", ...
+    names: tuple[str, ...]    # imported names; empty for `import module`
+
+
+def document_path(uri: str) -> str:
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
+
+
+def _text(node: Node | None) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+
+
+def find_imports(tree: Tree) -> list[Import]:
+    """Top-level and nested import statements of a buffer."""
+    found: list[Import] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "import_statement":
+            for name in node.children_by_field_name("name"):
+                dotted = name.child_by_field_name("name") if name.type == "aliased_import" else name
+                found.append(Import(tuple(_text(dotted).split(".")), 0, ()))
+        elif node.type == "import_from_statement":
+            module = node.child_by_field_name("module_name")
+            level, parts = 0, ()
+            if module is not None and module.type == "relative_import":
+                prefix = next((c for c in module.children if c.type == "import_prefix"), None)
+                level = len(_text(prefix))
+                dotted = next((c for c in module.children if c.type == "dotted_name"), None)
+                parts = tuple(_text(dotted).split(".")) if dotted is not None else ()
+            elif module is not None:
+                parts = tuple(_text(module).split("."))
+            names = tuple(_text(n.child_by_field_name("name") if n.type == "aliased_import" else n)
+                          for n in node.children_by_field_name("name"))
+            found.append(Import(parts, level, names))
+        elif node.type in ("module", "block", "if_statement", "try_statement", "else_clause",
+                           "except_clause", "function_definition", "class_definition", "decorated_definition"):
+            stack.extend(node.named_children)
+    return found
+
+
+def _module_paths(imported: Import, own_path: str) -> list[str]:
+    """Path endings (absolute imports) or full paths (relative ones) the module may have."""
+    parts = "/".join(imported.module)
+    endings = [f"{parts}.py", f"{parts}/__init__.py"] if parts else []
+    if imported.level == 0:
+        return endings
+    base = posixpath.dirname(own_path)
+    for _ in range(imported.level - 1):
+        base = posixpath.dirname(base)
+    return [posixpath.join(base, ending) for ending in endings or ["__init__.py"]]
+
+
+def _matches(path: str, candidates: Iterable[str], relative: bool) -> bool:
+    return any(path == c if relative else (path == c or path.endswith("/" + c)) for c in candidates)
+
+
+def _signature(node: Node, source: bytes, indent: str = "") -> list[str]:
+    """A definition's header lines and its docstring's first line."""
+    body = node.child_by_field_name("body")
+    end = body.start_byte if body is not None else node.end_byte
+    header = source[node.start_byte:end].decode("utf-8", "replace").rstrip()
+    lines = [indent + line.strip() if i else indent + line for i, line in enumerate(header.split("\n"))]
+    if body is not None and body.named_child_count:
+        first = body.named_children[0]
+        if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
+            doc = _text(first.named_children[0]).strip("\"'rbuRBU \n").split("\n")[0].strip()
+            if doc:
+                lines.append(f'{indent}    """{doc}"""')
+    if node.type == "class_definition" and body is not None:
+        methods = [m for m in _definitions(body) if m.type == "function_definition"][:MAX_METHODS]
+        for method in methods:
+            lines.extend(_signature(method, source, indent + "    ")[:1])
+    return lines
+
+
+def _definitions(parent: Node) -> list[Node]:
+    found = []
+    for child in parent.named_children:
+        if child.type == "decorated_definition":
+            child = child.child_by_field_name("definition") or child
+        if child.type in DEFINITION_TYPES:
+            found.append(child)
+    return found
+
+
+def _assignment(parent: Node, name: str) -> str | None:
+    """A top-level `NAME = ...` line, for imported constants."""
+    for child in parent.named_children:
+        if child.type == "expression_statement" and child.named_children \
+                and child.named_children[0].type == "assignment" \
+                and _text(child.named_children[0].child_by_field_name("left")) == name:
+            return _text(child).split("\n")[0]
+    return None
+
+
+def _snippets_from(document: OpenDocument, names: Sequence[str], path: str) -> list[Snippet]:
+    root = document.tree.root_node
+    definitions = {_text(d.child_by_field_name("name")): d for d in _definitions(root)}
+    if names:
+        wanted = [(n, definitions.get(n)) for n in names]
+    else:
+        wanted = list(definitions.items())[:MAX_DEFINITIONS_PER_MODULE]
+    snippets = []
+    for name, node in wanted:
+        lines = _signature(node, document.source) if node is not None else \
+            [line for line in [_assignment(root, name)] if line]
+        if lines:
+            text = f"# {path}\n" + "".join(f"# {line}\n" for line in lines)
+            snippets.append(Snippet(f"{posixpath.basename(path)}:{name}", text))
+    return snippets
+
+
+def imported_snippets(tree: Tree, uri: str, others: Sequence[OpenDocument]) -> list[Snippet]:
+    """Snippets for what the buffer (`tree`, at `uri`) imports from `others`, in import order."""
+    own_path = document_path(uri)
+    parsed = [(document_path(d.uri), d) for d in others if d.tree is not None and d.uri != uri]
+    snippets: list[Snippet] = []
+    for imported in find_imports(tree):
+        relative = imported.level > 0
+        module_files = _module_paths(imported, own_path)
+        for path, document in parsed:
+            if _matches(path, module_files, relative):
+                snippets.extend(_snippets_from(document, imported.names, _short(path, own_path)))
+            elif imported.names:  # `from package import module`
+                for name in imported.names:
+                    sub = Import((*imported.module, name), imported.level, ())
+                    if _matches(path, _module_paths(sub, own_path), relative):
+                        snippets.extend(_snippets_from(document, (), _short(path, own_path)))
+    return snippets
+
+
+def _short(path: str, own_path: str) -> str:
+    """The other document's path relative to the buffer's directory, when shorter."""
+    relative = posixpath.relpath(path, posixpath.dirname(own_path) or "/")
+    return relative if len(relative) < len(path) else path

@@ -1,0 +1,87 @@
+"""Should we complete here, and how much: nothing, the rest of the line, or a block."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from completion.brackets import statement_tail, unclosed_brackets
+from completion.cursor import CursorContext
+from completion.syntax import SyntaxAtCursor
+
+SINGLE_LINE = "single-line"
+MULTI_LINE = "multi-line"
+NONE = "none"
+
+_WORD = re.compile(r"\w")
+MIN_COMMENT_WORDS = 2  # a comment worth continuing says something already
+
+
+@dataclass(frozen=True)
+class Decision:
+    mode: str    # SINGLE_LINE | MULTI_LINE | NONE
+    reason: str  # why, for logs and tests
+
+    @property
+    def complete(self) -> bool:
+        return self.mode != NONE
+
+
+def _skip(reason: str) -> Decision:
+    return Decision(NONE, reason)
+
+
+def _previous_code_line(prefix: str) -> str:
+    """The last non-blank line before the cursor's line, without a trailing comment."""
+    lines = prefix.split("\n")[:-1]
+    for line in reversed(lines):
+        if line.strip():
+            return re.sub(r"\s+#[^'\"]*$", "", line.rstrip("\r")).rstrip()
+    return ""
+
+
+def _next_code_line(suffix: str) -> str | None:
+    for line in suffix.split("\n")[1:]:
+        if line.strip():
+            return line.rstrip("\r")
+    return None
+
+
+def _indent(line: str) -> int:
+    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(8))
+
+
+def opens_empty_block(context: CursorContext) -> bool:
+    """The cursor is on a blank line right after a `...:` header whose body is still empty."""
+    header = _previous_code_line(context.prefix)
+    if not header.endswith(":") or header.lstrip().startswith("#"):
+        return False
+    following = _next_code_line(context.suffix)
+    return following is None or _indent(following) <= _indent(header)
+
+
+def decide(context: CursorContext, syntax: SyntaxAtCursor, setting: str) -> Decision:
+    """`setting` is the user's `multiline` option: auto, always or never."""
+    right = context.line_suffix
+    if right[:1] and _WORD.match(right[:1]):
+        return _skip("mid-identifier: a word continues right of the cursor")
+    if syntax.in_comment:
+        words = context.line_prefix.split("#", 1)[-1].split()
+        if right.strip() or len(words) < MIN_COMMENT_WORDS:
+            return _skip("inside a comment")
+        return Decision(SINGLE_LINE, "continuing a comment")
+    if syntax.in_string and not syntax.in_docstring:
+        return _skip("inside a string")
+    if setting == "always":
+        return Decision(MULTI_LINE, "multiline setting: always")
+    if setting == "never":
+        return Decision(SINGLE_LINE, "multiline setting: never")
+    if syntax.in_docstring:
+        return Decision(SINGLE_LINE, "continuing a docstring")
+    if context.line_prefix.strip():
+        return Decision(SINGLE_LINE, "mid-statement: finish the line")
+    if opens_empty_block(context):
+        return Decision(MULTI_LINE, "empty block after a header")
+    if unclosed_brackets(statement_tail(context.prefix)):
+        return Decision(SINGLE_LINE, "blank line inside brackets")
+    return Decision(MULTI_LINE, "blank line between statements")
