@@ -24,6 +24,7 @@ CROSS_FILE_SHARE = 0.2
 NEAR_SHARE = 0.5
 SNAP_LINES = 16
 CHARS_PER_TOKEN = 4.5  # first guess for code; the measured ratio refines it
+MAX_CHARS_PER_TOKEN = 16
 
 Encode = Callable[[str], list[int]]
 
@@ -68,7 +69,10 @@ def _suffix_window(suffix: str, budget: int, encode: Encode) -> tuple[str, list[
 def _prefix_window(prefix: str, budget: int, encode: Encode, snap: bool) -> tuple[int, list[int]]:
     """(start offset, ids) of the longest line-aligned tail of `prefix` within `budget`
     tokens, its start snapped to a multiple of SNAP_LINES when the whole prefix does not fit."""
-    starts = _line_starts(prefix)
+    # Only the tail can fit: no token is longer than MAX_CHARS_PER_TOKEN characters.
+    base = max(0, len(prefix) - budget * MAX_CHARS_PER_TOKEN)
+    base = prefix.find("\n", base) + 1 if base else 0
+    starts = [base + start for start in _line_starts(prefix[base:])]
     cursor_line = len(starts) - 1
 
     def first_line_after(offset: float) -> int:
@@ -83,12 +87,14 @@ def _prefix_window(prefix: str, budget: int, encode: Encode, snap: bool) -> tupl
             ids = encode(prefix[starts[first]:])
         if len(ids) > budget:  # the cursor's line alone is over the budget
             return starts[first], ids[len(ids) - budget:] if budget > 0 else []
-        if not refit or first == 0 or len(ids) >= 0.9 * budget:
+        if not refit or starts[first] == 0 or len(ids) >= 0.9 * budget:
             break
         chars_per_token = (len(prefix) - starts[first]) / max(1, len(ids))
         first = first_line_after(len(prefix) - budget * chars_per_token * 0.95)
-    if first > 0 and snap:
-        snapped = min(cursor_line, -(-first // SNAP_LINES) * SNAP_LINES)
+    if starts[first] > 0 and snap:
+        # Snap on absolute line numbers, so the window's start does not move while typing.
+        number = prefix.count("\n", 0, starts[first])
+        snapped = min(cursor_line, first + (-number) % SNAP_LINES)
         if snapped != first:
             first = snapped
             ids = encode(prefix[starts[first]:])

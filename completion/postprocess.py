@@ -29,7 +29,8 @@ def trim_suffix_overlap(text: str, suffix: str) -> str:
     """Drop trailing lines of `text` that repeat the suffix's first lines (the model wrote
     code that is already below the cursor)."""
     lines = text.split("\n")
-    following = [line.strip() for line in suffix.split("\n")[1:] if line.strip()]
+    head = suffix[: len(text) * 4 + 200]  # enough of the suffix to hold as many lines
+    following = [line.strip() for line in head.split("\n")[1:] if line.strip()]
     for count in range(min(len(lines) - 1, len(following)), 0, -1):
         tail = [line.strip() for line in lines[-count:]]
         if tail == following[:count]:

@@ -133,7 +133,7 @@ class CompletionService:
 
         stats = generation.stats
         text = rule.finish(generation.text, stats.stop_reason == "max-tokens")
-        suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-20000:]))
+        suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-8000:]))
         text, guarded = suggestion.text, False
         if text:
             replaced = len(context.line_suffix[:suggestion.replace_chars].encode("utf-8", "surrogatepass"))

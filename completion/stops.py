@@ -19,12 +19,21 @@ def _indent_width(line: str) -> int:
     return len(line[: len(line) - len(stripped)].expandtabs(8))
 
 
+def _lines_after_first(text: str):
+    """The lines of `text` after its first, lazily (the suffix can be a whole file)."""
+    start = text.find("\n")
+    while start >= 0:
+        end = text.find("\n", start + 1)
+        yield text[start + 1:end if end >= 0 else len(text)]
+        start = end
+
+
 class StopRule:
     def __init__(self, mode: str, context: CursorContext):
         self.mode = mode
         self.line_prefix = context.line_prefix
-        next_lines = [line.strip() for line in context.suffix.split("\n")[1:] if line.strip()]
-        self.suffix_next_line = next_lines[0] if next_lines else None
+        self.suffix_next_line = next((line.strip() for line in _lines_after_first(context.suffix)
+                                      if line.strip()), None)
         self.open_brackets = unclosed_brackets(statement_tail(context.prefix))
 
     def cut_point(self, text: str) -> int | None:

@@ -27,4 +27,7 @@ def run_bench(args: argparse.Namespace, settings: dict) -> int:
     if args.suite == "engine":
         from models.benchmarks.engine import main
         return main(pair, args.prompts, args.new_tokens, args.k)
+    if args.suite == "context":
+        from completion.benchmarks.context import main
+        return main(pair, args.samples)
     return 2

@@ -54,10 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(complete)
 
     bench = commands.add_parser("bench", help="benchmarks that print tables")
-    bench.add_argument("suite", choices=["engine"])
+    bench.add_argument("suite", choices=["engine", "context"])
     bench.add_argument("--prompts", type=int, default=20, help="held-out prompts to decode")
     bench.add_argument("--new-tokens", type=int, default=64)
     bench.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
+    bench.add_argument("--samples", type=int, default=200, help="keystrokes per file (context)")
     bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     _model_options(bench)
     _common(bench)

@@ -71,9 +71,9 @@ class TandemClient:
         ))
         self.client.initialized(types.InitializedParams())
 
-    def open(self, uri: str, text: str, version: int = 1) -> None:
+    def open(self, uri: str, text: str, version: int = 1, language_id: str = "python") -> None:
         self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)))
+            types.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text)))
 
     def change(self, uri: str, text: str, version: int) -> None:
         self.client.text_document_did_change(types.DidChangeTextDocumentParams(

@@ -17,6 +17,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
+from completion.crossfile import OpenDocument
+from completion.documents import DocumentTrees
 from completion.service import CompletionRequest, CompletionResult
 from lsp_server import __version__
 from lsp_server.methods import STATUS_METHOD
@@ -39,11 +41,23 @@ class TandemServer(LanguageServer):
         self.stats = RunningStats()
         self._request_ids = itertools.count(1)
         self._newest: dict[str, threading.Event] = {}  # uri → cancel flag of its newest request
+        self.trees = DocumentTrees()  # a tree-sitter tree per open document, kept incrementally
+        self._told: set[str] = set()  # warnings already shown, so each is shown once
 
     # -- messages -----------------------------------------------------------------------
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         log.warning("%s", message) if kind != types.MessageType.Error else log.error("%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"Tandem: {message}"))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """A message that is not valid UTF-8 cannot be read at all: say what it costs."""
+        if isinstance(error, UnicodeDecodeError):
+            log.error("dropped a message that is not valid UTF-8: %s", error)
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=(
+                "Tandem: the editor sent a message that is not valid UTF-8, so it was dropped; "
+                "documents keep their last readable text until their next change.")))
+            return
+        super().report_server_error(error, source)
 
     # -- settings and models ------------------------------------------------------------
     def pair_spec(self) -> PairSpec:
@@ -97,6 +111,17 @@ class TandemServer(LanguageServer):
         encoding = self.workspace.position_encoding
         return str(encoding.value if hasattr(encoding, "value") else encoding or "utf-16")
 
+    def request_for(self, uri: str, text: str, offset: int) -> CompletionRequest:
+        document = self.trees.get(uri)
+        others = tuple(OpenDocument(d.uri, d.source, d.tree) for d in self.trees.others(uri) if d.tree is not None)
+        return CompletionRequest(text, offset, self.settings.completion_options(), uri, document, others)
+
+    def warn_once(self, warnings: tuple[str, ...]) -> None:
+        for warning in warnings:
+            if warning not in self._told:
+                self._told.add(warning)
+                self.tell_user(warning)
+
     async def complete(self, uri: str, text: str, offset: int) -> CompletionResult | None:
         """Newest request per document wins: an older one is cancelled between tokens."""
         request_id = next(self._request_ids)
@@ -111,8 +136,7 @@ class TandemServer(LanguageServer):
             if cancelled.is_set():
                 self.stats.cancelled += 1
                 return None
-            request = CompletionRequest(text, offset, self.settings.completion_options())
-            result = await self.host.complete(request, cancelled)
+            result = await self.host.complete(self.request_for(uri, text, offset), cancelled)
         except asyncio.CancelledError:  # $/cancelRequest: stop the worker at the next token
             cancelled.set()
             self.stats.cancelled += 1
@@ -130,15 +154,18 @@ class TandemServer(LanguageServer):
         if result.stop_reason == "cancelled":  # superseded: its partial text is stale
             self.stats.cancelled += 1
             return None
+        self.warn_once(result.warnings)
         self.stats.record(latency_ms, result, {
-            "mode": result.mode, "promptFormat": result.prompt_format,
+            "mode": result.mode, "reason": result.reason, "promptFormat": result.prompt_format,
             "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
             "drafted": result.drafted, "accepted": result.accepted, "targetPasses": result.target_passes,
-            "stopReason": result.stop_reason, "syntaxError": result.syntax_error, "stageMs": result.stage_ms})
-        log.info("request=%d uri=%s mode=%s format=%s prompt_tokens=%d new_tokens=%d accepted=%d/%d "
-                 "target_passes=%d stop=%s latency_ms=%.1f stages=%s", request_id, uri, result.mode,
-                 result.prompt_format, result.prompt_tokens, result.new_tokens, result.accepted, result.drafted,
-                 result.target_passes, result.stop_reason, latency_ms, result.stage_ms)
+            "stopReason": result.stop_reason, "syntaxError": result.syntax_error, "snippets": list(result.snippets),
+            "guarded": result.guarded, "stageMs": result.stage_ms})
+        log.info("request=%d uri=%s mode=%s (%s) format=%s prompt_tokens=%d new_tokens=%d accepted=%d/%d "
+                 "target_passes=%d stop=%s snippets=%d guarded=%s latency_ms=%.1f stages=%s", request_id, uri,
+                 result.mode, result.reason, result.prompt_format, result.prompt_tokens, result.new_tokens, result.accepted,
+                 result.drafted, result.target_passes, result.stop_reason, len(result.snippets), result.guarded,
+                 latency_ms, result.stage_ms)
         return result
 
 
@@ -168,6 +195,22 @@ def create_server(initial_settings: dict | None = None) -> TandemServer:
         if ls.apply_settings(raw):
             await ls.load_models()
 
+    # pygls keeps the text (full sync); these keep each document's tree in step with it.
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def on_open(ls: TandemServer, params: types.DidOpenTextDocumentParams) -> None:
+        document = params.text_document
+        ls.trees.open(document.uri, document.text, document.language_id, document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if uri in ls.workspace.text_documents:
+            ls.trees.update(uri, ls.workspace.get_text_document(uri).source, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.trees.close(params.text_document.uri)
+
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def on_inline_completion(ls: TandemServer, params: types.InlineCompletionParams):
         uri = params.text_document.uri
@@ -176,10 +219,12 @@ def create_server(initial_settings: dict | None = None) -> TandemServer:
         result = await ls.complete(uri, text, offset)
         if result is None or not result.text:
             return types.InlineCompletionList(items=[])
-        line, character = position_of(text, offset, ls.position_encoding())
-        here = types.Position(line, character)
+        encoding = ls.position_encoding()
+        here = types.Position(*position_of(text, offset, encoding))
+        # A suggestion may replace the auto-closed tail right of the cursor (`)` → `x).strip()`).
+        end = types.Position(*position_of(text, offset + result.replace_chars, encoding))
         return types.InlineCompletionList(items=[types.InlineCompletionItem(
-            insert_text=result.text, range=types.Range(here, here))])
+            insert_text=result.text, range=types.Range(here, end))])
 
     @server.feature(STATUS_METHOD)
     def on_status(ls: TandemServer, params) -> dict:

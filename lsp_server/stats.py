@@ -22,6 +22,7 @@ class RunningStats:
     requests: int = 0
     answered: int = 0      # requests that returned non-empty text
     cancelled: int = 0
+    skipped: int = 0       # the pipeline decided not to complete there (string, comment, ...)
     failed: int = 0
     new_tokens: int = 0
     decode_seconds: float = 0.0
@@ -36,6 +37,7 @@ class RunningStats:
         self.last = {"latencyMs": round(latency_ms, 1), **details}
         self.requests += 1
         self.answered += bool(result.text)
+        self.skipped += result.mode == "none"
         self.new_tokens += result.new_tokens
         self.decode_seconds += result.stage_ms.get("generate", 0.0) / 1000
         self.drafted += result.drafted
@@ -47,7 +49,7 @@ class RunningStats:
         latencies = sorted(self.latencies_ms)
         return {
             "requests": self.requests, "answered": self.answered, "cancelled": self.cancelled,
-            "failed": self.failed, "last": self.last,
+            "skipped": self.skipped, "failed": self.failed, "last": self.last,
             "latencyMs": {f"p{p}": percentile(latencies, p) for p in (50, 95, 99)},
             "tokensPerSecond": round(self.new_tokens / self.decode_seconds, 1) if self.decode_seconds else None,
             "acceptanceRate": round(self.accepted / self.drafted, 3) if self.drafted else None,

@@ -1,0 +1,1 @@
+"""Benchmarks of the completion pipeline (outside the model)."""

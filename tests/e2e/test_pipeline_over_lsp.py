@@ -1,0 +1,98 @@
+"""End to end: the completion pipeline's decisions as an editor sees them over stdio."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.session import ServerSession
+
+
+@pytest.fixture(scope="module")
+def session():
+    session = ServerSession()
+    assert session.wait_loaded()["state"] == "ready"
+    yield session
+    session.close()
+
+
+def last(session: ServerSession) -> dict:
+    return session.run(session.client.status())["stats"]["last"]
+
+
+def test_no_completion_inside_a_string(session):
+    uri = "file:///proj/strings.py"
+    session.client.open(uri, 'label = "hello wor"\n')
+    assert session.complete(uri, 0, len('label = "hello wor')) == []
+    assert last(session)["mode"] == "none" and "string" in last(session)["reason"]
+
+
+def test_another_language_gets_no_completion_and_no_error(session):
+    uri = "file:///proj/main.rs"
+    session.client.open(uri, "fn main() {\n    let x = \n}\n", language_id="rust")
+    assert session.complete(uri, 1, 12) == []
+    assert "not Python" in last(session)["reason"]
+
+
+def test_a_huge_document_is_answered_with_nothing(session):
+    uri = "file:///proj/huge.py"
+    session.client.open(uri, "x = 1\n" * 900_000)  # 5.4 MB
+    assert session.complete(uri, 899_999, 5) == []
+    assert "MB" in last(session)["reason"]
+
+
+def test_definitions_imported_from_another_open_document_reach_the_prompt(session):
+    session.client.open("file:///proj/pkg/helpers.py",
+                        'def parse_config(path, strict=False):\n    """Read a config file."""\n    return {}\n')
+    uri = "file:///proj/pkg/main.py"
+    session.client.open(uri, "from .helpers import parse_config\n\n\ndef main():\n    config = \n")
+    session.complete(uri, 4, 13)
+    assert last(session)["snippets"] == ["helpers.py:parse_config"]
+
+
+def test_incremental_changes_keep_the_tree_in_step(session):
+    uri = "file:///proj/typing.py"
+    session.client.open(uri, "def f(x):\n    return x\n")
+    session.client.change(uri, 'def f(x):\n    s = "abc\n    return x\n', version=2)
+    assert session.complete(uri, 1, len('    s = "ab')) == []  # inside the new string
+    session.client.change(uri, "def f(x):\n    s = 1\n    return x\n", version=3)
+    session.complete(uri, 1, len("    s = 1"))
+    assert last(session)["mode"] == "single-line"
+
+
+def test_a_message_that_is_not_utf8_is_dropped_with_a_message_and_the_server_goes_on():
+    server = subprocess.Popen([sys.executable, "-m", "lsp_server", "serve"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def send(message: dict, replace: tuple[bytes, bytes] = (b"", b"")) -> None:
+        body = json.dumps(message).encode().replace(*replace) if replace[0] else json.dumps(message).encode()
+        server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        server.stdin.flush()
+
+    def receive() -> dict:
+        headers = b""
+        while not headers.endswith(b"\r\n\r\n"):
+            headers += server.stdout.read(1)
+        length = next(int(h.split(b":")[1]) for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length"))
+        return json.loads(server.stdout.read(length))
+
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
+        assert receive()["id"] == 1
+        send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": "file:///a.py", "languageId": "python", "version": 1, "text": "x = 1\n"}}})
+        send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": "file:///a.py", "version": 2}, "contentChanges": [{"text": "x = 'AB'\n"}]}},
+             replace=(b"AB", b"\xff\xfe"))
+        send({"jsonrpc": "2.0", "id": 2, "method": "tandem/status", "params": {}})
+        messages = []
+        while (message := receive()).get("id") != 2:
+            messages.append(message)
+        assert any("not valid UTF-8" in m.get("params", {}).get("message", "") for m in messages)
+        assert message["result"]["version"]  # still answering
+    finally:
+        server.kill()
+        server.wait()
