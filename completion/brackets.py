@@ -19,14 +19,29 @@ def first_unmatched_closer(text: str, open_before: str) -> int | None:
     return _scan(text, list(open_before), stop_at_unmatched=True)[1]
 
 
-def _scan(text: str, stack: list[str], stop_at_unmatched: bool) -> tuple[str, int | None]:
-    quote, i = "", 0
+def open_quote(line: str) -> str:
+    """The quote a one-line `line` leaves open ('' when none): an unterminated string that
+    tree-sitter reports only as an error."""
+    return _scan(line, [], stop_at_unmatched=False, want_quote=True)[2]
+
+
+def first_close_of_open(text: str, open_before: str) -> int | None:
+    """Index of the closer in `text` that closes one of `open_before` (the brackets the
+    prefix left open), not one `text` opened itself."""
+    return _scan(text, list(open_before), stop_at_unmatched=False, floor=len(open_before))[3]
+
+
+def _scan(text: str, stack: list[str], stop_at_unmatched: bool, want_quote: bool = False,
+          floor: int = 0) -> tuple[str, int | None, str, int | None]:
+    """(open brackets, index of an unmatched closer, open quote, index where the stack
+    first went below `floor`)."""
+    quote, i, below = "", 0, None
     while i < len(text):
         char = text[i]
         if quote:
             if char == "\\":
                 i += 1
-            elif char == "\n" and len(quote) == 1:
+            elif char == "\n" and len(quote) == 1 and not want_quote:
                 quote = ""  # an unterminated one-line string ends with its line
             elif text.startswith(quote, i):
                 i += len(quote) - 1
@@ -43,10 +58,12 @@ def _scan(text: str, stack: list[str], stop_at_unmatched: bool) -> tuple[str, in
         elif char in CLOSERS:
             if stack and OPENERS.index(stack[-1]) == CLOSERS.index(char):
                 stack.pop()
+                if below is None and len(stack) < floor:
+                    below = i
             elif stop_at_unmatched:
-                return "".join(stack), i
+                return "".join(stack), i, quote, below
         i += 1
-    return "".join(stack), None
+    return "".join(stack), None, quote, below
 
 
 def statement_tail(prefix: str, max_chars: int = 4000) -> str:

@@ -92,12 +92,16 @@ def _prefix_window(prefix: str, budget: int, encode: Encode, snap: bool) -> tupl
         chars_per_token = (len(prefix) - starts[first]) / max(1, len(ids))
         first = first_line_after(len(prefix) - budget * chars_per_token * 0.95)
     if starts[first] > 0 and snap:
-        # Snap on absolute line numbers, so the window's start does not move while typing.
+        # Snap on absolute line numbers, so the window's start does not move while typing;
+        # a small window snaps on a finer grid rather than lose its lines near the cursor.
         number = prefix.count("\n", 0, starts[first])
-        snapped = min(cursor_line, first + (-number) % SNAP_LINES)
-        if snapped != first:
-            first = snapped
-            ids = encode(prefix[starts[first]:])
+        for grid in (SNAP_LINES, SNAP_LINES // 4):
+            skipped = (-number) % grid
+            if skipped * 4 <= cursor_line - first:  # keeps three quarters of the window
+                if skipped:
+                    first += skipped
+                    ids = encode(prefix[starts[first]:])
+                break
     return starts[first], ids
 
 

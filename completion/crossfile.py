@@ -159,6 +159,7 @@ def imported_snippets(tree: Tree, uri: str, others: Sequence[OpenDocument]) -> l
     own_path = document_path(uri)
     parsed = [(document_path(d.uri), d) for d in others if d.tree is not None and d.uri != uri]
     snippets: list[Snippet] = []
+    defined_here = _defined_names(tree.root_node)
     for imported in find_imports(tree):
         relative = imported.level > 0
         module_files = _module_paths(imported, own_path)
@@ -170,7 +171,20 @@ def imported_snippets(tree: Tree, uri: str, others: Sequence[OpenDocument]) -> l
                     sub = Import((*imported.module, name), imported.level, ())
                     if _matches(path, _module_paths(sub, own_path), relative):
                         snippets.extend(_snippets_from(document, (), _short(path, own_path)))
-    return snippets
+    # The buffer's own definition of a name (a fallback under `except ImportError:`, say)
+    # is already in the prompt, or near it.
+    return [s for s in snippets if s.label.rsplit(":", 1)[1] not in defined_here]
+
+
+def _defined_names(root: Node) -> set[str]:
+    """Names the buffer defines at module level, under if/try blocks included."""
+    names, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        for child in _definitions(node):
+            names.add(_text(child.child_by_field_name("name")))
+        stack.extend(c for c in node.named_children if c.type in CONTAINERS)
+    return names
 
 
 def _short(path: str, own_path: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from completion.brackets import statement_tail, unclosed_brackets
+from completion.brackets import open_quote, statement_tail, unclosed_brackets
 from completion.cursor import CursorContext
 from completion.syntax import SyntaxAtCursor
 
@@ -14,7 +14,10 @@ MULTI_LINE = "multi-line"
 NONE = "none"
 
 _WORD = re.compile(r"\w")
-MIN_COMMENT_WORDS = 2  # a comment worth continuing says something already
+# A comment worth continuing says something already: two words, or (for scripts written
+# without spaces, like Chinese) eight characters.
+MIN_COMMENT_WORDS = 2
+MIN_COMMENT_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,12 @@ def decide(context: CursorContext, syntax: SyntaxAtCursor, setting: str) -> Deci
     if right[:1] and _WORD.match(right[:1]):
         return _skip("mid-identifier: a word continues right of the cursor")
     if syntax.in_comment:
-        words = context.line_prefix.split("#", 1)[-1].split()
-        if right.strip() or len(words) < MIN_COMMENT_WORDS:
+        said = syntax.comment_before_cursor.lstrip("#").strip()
+        if right.strip() or (len(said.split()) < MIN_COMMENT_WORDS and len(said) < MIN_COMMENT_CHARS):
             return _skip("inside a comment")
         return Decision(SINGLE_LINE, "continuing a comment")
-    if syntax.in_string and not syntax.in_docstring:
+    unterminated = not syntax.in_interpolation and open_quote(context.line_prefix) in ("'", '"')
+    if (syntax.in_string and not syntax.in_docstring) or unterminated:
         return _skip("inside a string")
     if setting == "always":
         return Decision(MULTI_LINE, "multiline setting: always")
@@ -78,6 +82,8 @@ def decide(context: CursorContext, syntax: SyntaxAtCursor, setting: str) -> Deci
         return Decision(SINGLE_LINE, "multiline setting: never")
     if syntax.in_docstring:
         return Decision(SINGLE_LINE, "continuing a docstring")
+    if context.line_prefix.rstrip().endswith(":") and not right.strip():
+        return Decision(MULTI_LINE, "end of a block header: its body")
     if context.line_prefix.strip():
         return Decision(SINGLE_LINE, "mid-statement: finish the line")
     if opens_empty_block(context):

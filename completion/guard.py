@@ -1,16 +1,19 @@
-"""Reject a completion that makes the file's syntax worse, when a shorter cut does not.
+"""Cut a completion that makes the file's syntax worse to the longest shorter cut that
+does not; keep it whole when no cut helps (the buffer may be mid-edit anyway).
 
 The document with the suggestion applied is reparsed incrementally from the document's
-own tree (a fraction of a millisecond on a 2,000-line file), and its ERROR/MISSING nodes
-are counted against the document's. Typing leaves a buffer broken more often than not,
-so the comparison is with what was there, never with a clean parse.
+own tree (a fraction of a millisecond on a 2,000-line file), and its problems are counted
+against the document's: ERROR and MISSING nodes, plus empty blocks in the edited range
+(tree-sitter-python parses a header with nothing under it, `if y > 10:`, without either).
+Typing leaves a buffer broken more often than not, so the comparison is with what was
+there, never with a clean parse.
 """
 
 from __future__ import annotations
 
 import re
 
-from tree_sitter import Tree
+from tree_sitter import Node, Tree
 
 from completion.syntax import count_errors, parse
 
@@ -22,13 +25,26 @@ def _point(source: bytes, offset: int) -> tuple[int, int]:
     return row, offset - (source.rfind(b"\n", 0, offset) + 1)
 
 
+def empty_blocks(node: Node, start: int, end: int) -> int:
+    """Blocks with no statement that overlap bytes start..end."""
+    if node.end_byte < start or node.start_byte > end:
+        return 0
+    own = int(node.type == "block" and node.named_child_count == 0)
+    return own + sum(empty_blocks(child, start, end) for child in node.named_children
+                     if child.end_byte >= start and child.start_byte <= end)
+
+
+def problems(tree: Tree, start: int, end: int) -> int:
+    return count_errors(tree.root_node) + empty_blocks(tree.root_node, start, end)
+
+
 def errors_with(tree: Tree, source: bytes, start: int, end: int, insert: bytes) -> int:
-    """Error count of `source` with bytes start..end replaced by `insert`."""
+    """Problems of `source` with bytes start..end replaced by `insert`."""
     new_source = source[:start] + insert + source[end:]
     edited = tree.copy()
     new_end = start + len(insert)
     edited.edit(start, end, new_end, _point(source, start), _point(source, end), _point(new_source, new_end))
-    return count_errors(parse(new_source, edited).root_node)
+    return problems(parse(new_source, edited), start, new_end)
 
 
 def cuts(text: str) -> list[str]:
@@ -46,8 +62,8 @@ def cuts(text: str) -> list[str]:
 def guard(tree: Tree, source: bytes, cursor: int, replace_bytes: int, text: str) -> tuple[str, bool]:
     """(text to show, whether it was cut). `cursor` and `replace_bytes` are in bytes."""
     encode = lambda s: s.encode("utf-8", "surrogatepass")  # noqa: E731 - one line, used thrice
-    before = count_errors(tree.root_node)
     end = cursor + replace_bytes
+    before = problems(tree, cursor, end)
     if errors_with(tree, source, cursor, end, encode(text)) <= before:
         return text, False
     # A suggestion that replaces the line's tail carries that tail: no cut can keep it.

@@ -9,14 +9,15 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 
+from completion.brackets import CLOSERS, first_close_of_open
 from completion.cursor import CursorContext
+from completion.indent import TAB_WIDTH, indent_width, leading
 
 LINE_TAIL_CHARS = set(")]}\"'`:;, \t")
-TAB_WIDTH = 4  # how wide a model's tab is taken to be when it mixes them with spaces
+MODEL_STEPS = (2, 3, 4, 8)  # indentation steps a model plausibly uses
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,29 @@ def trim_suffix_overlap(text: str, suffix: str) -> str:
     return text
 
 
-def fit_line_tail(text: str, line_suffix: str) -> Suggestion:
-    """Text right of the cursor made of closers and quotes (auto-closed by the editor):
-    when the completion ends with it, don't insert it twice; when the completion's line
-    holds it further in (`x).strip()` before `)`), replace it."""
+def fit_line_tail(text: str, line_suffix: str, open_brackets: str = "") -> Suggestion:
+    """The rest of the cursor's line, when the completion writes it again:
+    - a completion ending with it (`a, b)` before `)`, `qty + shipping` before
+      ` + shipping`) drops it, unless the completion needs it for its own brackets
+      (`len(items)` before `)` keeps its `)`: the tail closes the prefix's `(`);
+    - a completion that closes the prefix's bracket further in (`x).strip()` before `)`)
+      replaces the tail, when the tail is only closers and quotes (auto-closed by the editor).
+    `open_brackets` are the brackets the prefix left open, innermost last."""
     tail = line_suffix.strip()
-    if not tail or not set(line_suffix) <= LINE_TAIL_CHARS:
-        return Suggestion(text)
     first, newline, rest = text.partition("\n")
+    if not tail:
+        return Suggestion(text)
+    closes_at = first_close_of_open(first, open_brackets)
+    closer_tail = tail[0] in CLOSERS
     if first.rstrip().endswith(tail):
-        return Suggestion(first.rstrip()[: -len(tail)] + newline + rest)
-    if not newline and _is_subsequence(tail, first):
+        head = first.rstrip()[: -len(tail)]
+        # Dropping a leading closer is right only if the completion closes the prefix's
+        # bracket exactly there, with the tail's own character.
+        if not closer_tail or closes_at == len(head):
+            return Suggestion(head.rstrip() if not closer_tail else head) if not newline else \
+                Suggestion(head + newline + rest)
+    if not newline and closer_tail and set(line_suffix) <= LINE_TAIL_CHARS and closes_at is not None \
+            and _is_subsequence(tail, first[closes_at:]):
         return Suggestion(first, replace_chars=len(line_suffix))
     return Suggestion(text)
 
@@ -77,41 +90,48 @@ def indent_unit(text: str) -> str:
     return "\t" if "\t" in step else step if step.strip(" ") == "" else "    "
 
 
-def _leading(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
 def normalise_indent(text: str, context: CursorContext, unit: str) -> str:
-    """Re-indent the completion's later lines in the file's unit (tabs for a tab file,
-    its width of spaces otherwise). The model's step is the greatest common divisor of
-    the indent widths it used (and the cursor line's); each line keeps its level."""
+    """Re-indent the completion's later lines in the file's unit (a tab, or its width of
+    spaces). Each line's depth below the cursor's line is read in the model's own step
+    (its smallest indentation step, when that is 2, 3, 4 or 8 columns) and rewritten as
+    that many of the file's units; leftover columns (continuation lines aligned under a
+    bracket) stay spaces."""
     lines = text.split("\n")
-    leads = [_leading(line) for line in lines[1:] if line.strip()]
-    if not leads:
+    base = context.indent
+    base_width = indent_width(base)
+    deltas = [indent_width(line) - base_width for line in lines[1:] if line.strip()]
+    if not deltas:
         return text
-    if unit == "\t" and all(set(lead) <= {"\t"} for lead in leads):
+    # On a blank line the first line may bring its own indentation: it is one of the steps.
+    first_depth = indent_width(base + leading(lines[0])) - base_width
+    steps = sorted({d for d in (first_depth, *deltas) if d > 0})
+    step = steps[0] if steps and steps[0] in MODEL_STEPS else TAB_WIDTH if not steps else None
+    unit_width = indent_width(unit)
+    already = all(leading(line).startswith(base) and set(leading(line)[len(base):]) <= set(unit)
+                  for line in lines[1:] if line.strip())
+    if step is None or (already and step == unit_width):
         return text
-    if unit != "\t" and all("\t" not in lead for lead in leads) \
-            and all(len(lead) % len(unit) == 0 for lead in leads):
-        return text
-    widths = [len(lead.expandtabs(TAB_WIDTH)) for lead in [context.indent, *leads]]
-    model_unit = math.gcd(*widths)
-    if model_unit == 0:
-        return text
-    return "\n".join([lines[0], *(
-        unit * round(len(_leading(line).expandtabs(TAB_WIDTH)) / model_unit) + line.lstrip(" \t")
-        if line.strip() else line for line in lines[1:])])
+
+    def reindent(line: str) -> str:
+        delta = indent_width(line) - base_width
+        if not line.strip() or delta < 0:
+            return line
+        levels, extra = divmod(delta, step)
+        return base + unit * levels + " " * extra + line.lstrip(" \t")
+
+    return "\n".join([lines[0], *map(reindent, lines[1:])])
 
 
 def drop_blank(text: str) -> str:
     return text if text.strip() else ""
 
 
-def postprocess(text: str, context: CursorContext, single_line: bool, unit: str) -> Suggestion:
+def postprocess(text: str, context: CursorContext, single_line: bool, unit: str,
+                open_brackets: str = "") -> Suggestion:
     """The model's finished text (stop rules applied) → what the editor shows."""
     text = trim_suffix_overlap(text, context.suffix)
     text = normalise_indent(text, context, unit)
-    suggestion = fit_line_tail(text, context.line_suffix) if single_line or "\n" not in text \
+    suggestion = fit_line_tail(text, context.line_suffix, open_brackets) if single_line or "\n" not in text \
         else Suggestion(text)
     return Suggestion(drop_blank(suggestion.text), suggestion.replace_chars if suggestion.text.strip() else 0)
 

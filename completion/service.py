@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from completion.crossfile import OpenDocument, imported_snippets
+from completion.brackets import open_quote
 from completion.context import build_context
 from completion.cursor import cursor_context
 from completion.decide import NONE, SINGLE_LINE, decide
@@ -133,9 +134,12 @@ class CompletionService:
 
         stats = generation.stats
         text = rule.finish(generation.text, stats.stop_reason == "max-tokens")
-        suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-8000:]))
+        suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-8000:]),
+                                 rule.open_brackets)
         text, guarded = suggestion.text, False
-        if text:
+        # Prose (a docstring or comment being continued) is not judged by the parser.
+        prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
+        if text and not prose:
             replaced = len(context.line_suffix[:suggestion.replace_chars].encode("utf-8", "surrogatepass"))
             text, guarded = guard(tree, source, cursor, replaced, text)
         lap("finish")

@@ -1,22 +1,23 @@
 """Where a completion ends: checked while tokens arrive, and applied to the final text.
 
 Single-line: at the first newline. Multi-line: before the first line that leaves the
-cursor's block (dedents below it, or returns to its level after the completion opened a
-block of its own), before a line that repeats the suffix's next line, or at a blank-line
-pair. Both: before a closing bracket that closes nothing the prefix or the completion
+cursor's block (dedents below it; at the end of a `...:` header, does not indent past
+it), before a line that repeats the suffix's next line at the same depth, or at a
+blank-line pair. Both: before a closing bracket that closes nothing the prefix or the completion
 opened (the model running on past the expression it was asked to finish).
 """
 
 from __future__ import annotations
 
+import re
+
 from completion.brackets import first_unmatched_closer, statement_tail, unclosed_brackets
 from completion.cursor import CursorContext
 from completion.decide import SINGLE_LINE
+from completion.indent import indent_width, same_line
 
 
-def _indent_width(line: str) -> int:
-    stripped = line.lstrip(" \t")
-    return len(line[: len(line) - len(stripped)].expandtabs(8))
+_DEFINITION = re.compile(r"(async\s+def|def|class)\s")
 
 
 def _lines_after_first(text: str):
@@ -32,8 +33,10 @@ class StopRule:
     def __init__(self, mode: str, context: CursorContext):
         self.mode = mode
         self.line_prefix = context.line_prefix
-        self.suffix_next_line = next((line.strip() for line in _lines_after_first(context.suffix)
+        self.suffix_next_line = next((line.rstrip("\r") for line in _lines_after_first(context.suffix)
                                       if line.strip()), None)
+        # At the end of a `...:` header, the completion is its body: deeper than the header.
+        self.after_header = context.line_prefix.rstrip().endswith(":")
         self.open_brackets = unclosed_brackets(statement_tail(context.prefix))
 
     def cut_point(self, text: str) -> int | None:
@@ -48,10 +51,12 @@ class StopRule:
             return newline if newline >= 0 else None
         lines = text.split("\n")
         first = lines[0]
-        opens_block = first.rstrip().endswith(":")
         # On a blank line the completion may indent further itself: its first line sets the block.
         lead = self.line_prefix + first if not self.line_prefix.strip() else self.line_prefix
-        block_indent = _indent_width(lead)
+        block_indent = indent_width(lead)
+        # A definition the completion starts is one suggestion: stop when the next statement
+        # comes back to its level (control flow goes on: `if ...:` is followed by `else:`).
+        one_definition = _DEFINITION.match(first.lstrip()) is not None
         position = len(first) + 1
         blank_run = 0
         # Only complete lines (followed by a newline) can decide; the last piece may still grow.
@@ -64,10 +69,10 @@ class StopRule:
                     return line_start - 1
                 continue
             blank_run = 0
-            indent = _indent_width(line)
-            if indent < block_indent or (opens_block and indent <= block_indent):
+            indent = indent_width(line)
+            if indent < block_indent or ((self.after_header or one_definition) and indent <= block_indent):
                 return line_start - 1
-            if self.suffix_next_line is not None and line.strip() == self.suffix_next_line:
+            if self.suffix_next_line is not None and same_line(line, self.suffix_next_line):
                 return line_start - 1
         return None
 

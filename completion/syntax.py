@@ -27,6 +27,8 @@ class SyntaxAtCursor:
     has_error: bool  # the buffer does not parse cleanly (common while typing)
     in_docstring: bool = False  # a string that is the first statement of a body
     enclosing: tuple[Header, ...] = ()  # outermost first
+    comment_before_cursor: str = ""  # the comment's text from its `#` to the cursor
+    in_interpolation: bool = False   # inside an f-string's {expression}: code
 
 
 _LANGUAGE = Language(tree_sitter_python.language())
@@ -73,20 +75,40 @@ def _header(node: Node, source: bytes) -> Header:
 def syntax_at_tree(tree: Tree, source: bytes, cursor: int) -> SyntaxAtCursor:
     """Classify the cursor at byte `cursor` of `source`, which `tree` is the parse of."""
     node = tree.root_node.descendant_for_byte_range(max(cursor - 1, 0), cursor)
-    in_string = in_docstring = in_comment = False
+    in_string = in_docstring = in_interpolation = False
+    comment = ""
     for ancestor in _ancestors(node):
         if ancestor.type == "interpolation" and ancestor.start_byte < cursor < ancestor.end_byte:
-            break  # an f-string's {expression} is code
+            in_interpolation = True  # an f-string's {expression} is code
+            break
         if ancestor.type in STRING_TYPES and ancestor.start_byte < cursor < ancestor.end_byte:
             in_string, in_docstring = True, _is_docstring(ancestor)
             break
         if ancestor.type == "comment" and ancestor.start_byte < cursor <= ancestor.end_byte:
-            in_comment = True
+            comment = source[ancestor.start_byte:cursor].decode("utf-8", "replace")
             break
-    enclosing = tuple(_header(a, source) for a in reversed(list(_ancestors(node)))
-                      if a.type in SCOPE_TYPES and (body := a.child_by_field_name("body")) is not None
-                      and body.start_byte <= cursor)
-    return SyntaxAtCursor(in_string, in_comment, tree.root_node.has_error, in_docstring, enclosing)
+    return SyntaxAtCursor(in_string, bool(comment), tree.root_node.has_error, in_docstring,
+                          _enclosing(tree, source, cursor), comment, in_interpolation)
+
+
+def _enclosing(tree: Tree, source: bytes, cursor: int) -> tuple[Header, ...]:
+    """Headers of the defs and classes the cursor is in. Trailing whitespace belongs to no
+    node, so look from the last code before the cursor, and keep only the scopes its line's
+    indentation is inside of (a blank line after a method may be back in the class)."""
+    line_start = source.rfind(b"\n", 0, cursor) + 1
+    line = source[line_start:cursor]
+    depth = len(line[: len(line) - len(line.lstrip(b" \t"))].expandtabs(4))
+    anchor = len(source[:cursor].rstrip())
+    node = tree.root_node.descendant_for_byte_range(max(anchor - 1, 0), anchor)
+    headers = []
+    for scope in _ancestors(node):
+        body = scope.child_by_field_name("body") if scope.type in SCOPE_TYPES else None
+        if body is None or body.start_byte > cursor:
+            continue
+        column = len(source[source.rfind(b"\n", 0, scope.start_byte) + 1:scope.start_byte].expandtabs(4))
+        if column < depth or line.strip():
+            headers.append(_header(scope, source))
+    return tuple(reversed(headers))
 
 
 def syntax_at(text: str, prefix: str) -> SyntaxAtCursor:

@@ -96,3 +96,16 @@ def test_a_message_that_is_not_utf8_is_dropped_with_a_message_and_the_server_goe
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_forced_format_the_tokenizer_cannot_do_falls_back_to_plain_with_a_message(session):
+    session.client.configure({"promptFormat": "starcoder"})
+    try:
+        uri = "file:///proj/forced.py"
+        session.client.open(uri, "def area(r):\n    return 3.14 * r\n\nx = area(")
+        session.complete(uri, 3, 9)
+        message = session.wait_message("promptFormat 'starcoder' needs the tokens")
+        assert "plain left context" in message
+        assert last(session)["promptFormat"] == "plain"
+    finally:
+        session.client.configure({"promptFormat": "auto"})

@@ -1,0 +1,5 @@
+#: mode: "multi-line"
+#: model: "\n\n    \n"
+#: text: ""
+def run():
+    █

@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "   \n"
+#: text: ""
+x = █

@@ -1,0 +1,5 @@
+#: mode: "multi-line"
+#: model: "\t\t\n\t\n"
+#: text: ""
+def run():
+	█

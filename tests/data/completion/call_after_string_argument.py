@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: ", sep=\"\")\n"
+#: text: ", sep=\"\""
+print("a"█)

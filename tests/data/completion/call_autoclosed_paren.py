@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "a, b)\n"
+#: text: "a, b"
+result = compute(█)

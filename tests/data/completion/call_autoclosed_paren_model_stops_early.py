@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "a, b"
+#: text: "a, b"
+result = compute(█)

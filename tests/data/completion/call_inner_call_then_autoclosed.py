@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "len(items)"
+#: text: "len(items)"
+print(█)

@@ -1,0 +1,5 @@
+#: mode: "single-line"
+#: model: "len(items)\n"
+#: text: "len(items)"
+def report(items):
+    print(█)

@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "items))\n"
+#: text: "items"
+print(len(█))

@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "count)\n"
+#: text: "count"
+print(█)  # 🎉 party

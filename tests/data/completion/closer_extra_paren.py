@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: ", b))\n"
+#: text: ", b)"
+x = foo(a█

@@ -1,0 +1,6 @@
+#: mode: "none"
+#: reason: "inside a comment"
+#: model: ": handle errors\n"
+def load():
+    # TODO█
+    pass

@@ -1,0 +1,4 @@
+#: mode: "none"
+#: reason: "inside a comment"
+#: model: " helper\n"
+#█

@@ -1,0 +1,5 @@
+#: mode: "single-line"
+#: model: "a, b)\r\n"
+#: text: "a, b"
+result = compute(█)
+print(result)

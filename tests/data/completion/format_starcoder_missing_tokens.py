@@ -1,0 +1,12 @@
+#: options: {"promptFormat": "starcoder"}
+#: mode: "multi-line"
+#: model: "total = sum(prices)\n"
+#: text: "total = sum(prices)"
+#: format: "plain"
+#: warning: "promptFormat 'starcoder'"
+#: prompt-contains: "def checkout(prices):\n    "
+#: prompt-lacks: "<PRE>"
+#: prompt-lacks: "return total"
+def checkout(prices):
+    █
+    return total

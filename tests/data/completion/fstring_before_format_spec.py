@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "price"
+#: text: "price"
+line = f"{name}: {█:.2f}"

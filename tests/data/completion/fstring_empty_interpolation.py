@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "user.name"
+#: text: "user.name"
+print(f"Hello, {█}")

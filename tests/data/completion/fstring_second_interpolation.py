@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "remaining"
+#: text: "remaining"
+msg = f"{count} items, {█} left"

@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "0]}\")\n"
+#: text: "0"
+print(f"{items[█]}")

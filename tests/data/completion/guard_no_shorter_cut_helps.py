@@ -1,0 +1,6 @@
+#: mode: "multi-line"
+#: model: "for item in items\n        print(item)\n"
+#: text: "for item in items\n        print(item)"
+#: guarded: false
+def show(items):
+    █

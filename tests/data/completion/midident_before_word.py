@@ -1,0 +1,4 @@
+#: mode: "none"
+#: reason: "mid-identifier"
+#: model: "unit_"
+total = █price * 2

@@ -1,0 +1,4 @@
+#: mode: "none"
+#: reason: "mid-identifier"
+#: model: "ul"
+resu█lt = compute()

@@ -1,0 +1,4 @@
+#: mode: "single-line"
+#: model: "True"
+#: text: "True"
+config = {"debug": █, "verbose": False}

@@ -1,0 +1,4 @@
+#: mode: "multi-line"
+#: model: "import os\n"
+#: text: "import os"
+█

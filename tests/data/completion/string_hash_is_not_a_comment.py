@@ -1,0 +1,4 @@
+#: mode: "none"
+#: reason: "inside a string"
+#: model: "ion"
+url = "https://example.com/docs#sect█"

@@ -1,0 +1,4 @@
+#: mode: "none"
+#: reason: "inside a string"
+#: model: "name"
+print(f"{user['█']}")

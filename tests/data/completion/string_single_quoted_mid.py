@@ -1,0 +1,4 @@
+#: mode: "none"
+#: reason: "inside a string"
+#: model: "Augusta"
+name = 'Ada █ Lovelace'

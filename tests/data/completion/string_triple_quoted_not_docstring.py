@@ -1,0 +1,9 @@
+#: mode: "none"
+#: reason: "inside a string"
+#: model: "email"
+def query(db):
+    sql = """
+        SELECT name, █
+        FROM users
+    """
+    return db.execute(sql)

@@ -1,0 +1,5 @@
+#: mode: "single-line"
+#: reason: "continuing a comment"
+#: model: " and wait for orbit\n"
+#: text: " and wait for orbit"
+# 🚀 launch the rockets█

@@ -1,0 +1,13 @@
+#: other "helpers.py": "def parse(text: str) -> dict:\n    \"\"\"Parse key=value lines.\"\"\"\n    return dict(line.split(\"=\", 1) for line in text.splitlines())\n\n\ndef dump(data: dict) -> str:\n    return \"\\n\".join(f\"{k}={v}\" for k, v in data.items())\n"
+#: mode: "single-line"
+#: model: "text)\n"
+#: text: "text"
+#: snippets: []
+try:
+    from helpers import parse
+except ImportError:
+    def parse(text: str) -> dict:
+        """Parse key=value lines."""
+        return dict(line.split("=", 1) for line in text.splitlines())
+
+settings = parse(█)
