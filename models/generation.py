@@ -19,6 +19,7 @@ class GenerationStats:
     prefill_seconds: float
     decode_seconds: float
     stop_reason: str
+    reused_prompt_tokens: int = 0  # prompt tokens whose KV came from the previous request
 
     @property
     def tokens_per_second(self) -> float:

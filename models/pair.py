@@ -17,6 +17,7 @@ from models.devices import resolve_placement
 from models.embedded import resolve_model_dirs
 from models.generation import Generation
 from models.loading import LoadedModel, check_tokenizers_match, load_checkpoint
+from models.prefix_cache import PrefixCache
 from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
 from models.sampling import SamplingParams
 from models.speculative import speculative_generate
@@ -53,8 +54,10 @@ class ModelPair:
     def __init__(self, draft: LoadedModel, target: LoadedModel, decoding: DecodingConfig = DecodingConfig()):
         self.draft, self.target = draft, target
         self.decoding = decoding
-        # Acceptance and cost estimates carry over from request to request.
+        # Acceptance and cost estimates carry over from request to request, and so do both
+        # models' KV caches: the next prompt prefills only what it adds.
         self.adaptive = AdaptiveDraftLength(k_max=decoding.max_draft_tokens)
+        self.target_prefix, self.draft_prefix = PrefixCache(), PrefixCache()
         tokenizer = target.tokenizer
         self._eos_id = tokenizer.eos_token_id
         self.bos_id: int | None = tokenizer.bos_token_id
@@ -112,9 +115,15 @@ class ModelPair:
         params = SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p)
         generator = torch.Generator().manual_seed(decoding.seed) if decoding.seed is not None else None
         proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, params, generator)
-        return speculative_generate(self.target.model, prompt_ids, proposer, draft_length, max_new_tokens,
-                                    ends, self.decode, should_stop, is_cancelled, params, generator,
-                                    min_new_tokens)
+        try:
+            return speculative_generate(self.target.model, prompt_ids, proposer, draft_length, max_new_tokens,
+                                        ends, self.decode, should_stop, is_cancelled, params, generator,
+                                        min_new_tokens, self.target_prefix)
+        except BaseException:
+            self.draft_prefix.forget()
+            raise
+        finally:
+            proposer.release()
 
     def _proposer(self, prompt_ids: list[int], draft_prompt_ids: Sequence[int] | None, max_new_tokens: int,
                   params: SamplingParams, generator: torch.Generator | None):
@@ -133,7 +142,8 @@ class ModelPair:
         if len(draft_prompt) > room:
             head = draft_prompt[:1] if draft_prompt and draft_prompt[0] == self.bos_id else []
             draft_prompt = head + draft_prompt[len(draft_prompt) - (room - len(head)):]
-        draft = DraftModelProposer(self.draft.model, draft_prompt, self.target.vocab_size, params, generator)
+        draft = DraftModelProposer(self.draft.model, draft_prompt, self.target.vocab_size, params, generator,
+                                   prefix_cache=self.draft_prefix)
         return draft if self.decoding.proposer == "draft" else CombinedProposer(lookup, draft)
 
     def describe(self) -> dict:

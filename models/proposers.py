@@ -13,7 +13,8 @@ from typing import Protocol
 
 import torch
 
-from models.kv import new_cache, rollback
+from models.kv import rollback
+from models.prefix_cache import PrefixCache, common_prefix
 from models.sampling import SamplingParams, pad_vocab, sample, to_probs
 
 
@@ -38,14 +39,8 @@ class Proposer(Protocol):
         """Only what costs no model call (a lookup match), for rounds where drafting with
         the model would not pay."""
 
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
+    def release(self) -> None:
+        """The request is over (keep reusable state, drop the rest)."""
 
 
 @dataclass
@@ -61,15 +56,20 @@ class DraftModelProposer:
     name: str = "draft"
     unknown_id: int = 0
     fed: list[int] = field(default_factory=list)
+    # The draft's cache from the previous request, reused where the prompts agree.
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache)
     _cache: object = None
     _logits: torch.Tensor | None = None  # next-token logits after prompt + fed
 
-    def _forward(self, ids: list[int]) -> None:
-        embeddings = self.model.get_input_embeddings()
+    def _known(self, ids: list[int]) -> list[int]:
         # An id only the target has (a special token it chose to emit) must never reach the
         # draft's embedding table; the draft reads its unknown id there instead.
-        ids = [i if i < embeddings.num_embeddings else self.unknown_id for i in ids]
-        inputs = torch.tensor([ids], dtype=torch.long, device=embeddings.weight.device)
+        vocab = self.model.get_input_embeddings().num_embeddings
+        return [i if i < vocab else self.unknown_id for i in ids]
+
+    def _forward(self, ids: list[int]) -> None:
+        embeddings = self.model.get_input_embeddings()
+        inputs = torch.tensor([self._known(ids)], dtype=torch.long, device=embeddings.weight.device)
         self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True,
                                   logits_to_keep=1).logits[0, -1]
 
@@ -77,10 +77,10 @@ class DraftModelProposer:
     def propose(self, emitted: list[int], k: int) -> Proposal:
         started = time.perf_counter()
         if self._cache is None:
-            self._cache = new_cache(self.model)
-            self._forward(self.prompt_ids)
+            self._cache, logits, _ = self.prefix_cache.prefill(self.model, self.prompt_ids, self._known)
+            self._logits = logits[0]
         prefilled = time.perf_counter()
-        keep = _common_prefix(self.fed, emitted)
+        keep = common_prefix(self.fed, emitted)
         if not keep == len(self.fed) == len(emitted):
             if keep == len(emitted):  # nothing new to feed, but the logits must be recomputed
                 keep -= 1             # at the last emitted position: re-feed that one token
@@ -107,6 +107,12 @@ class DraftModelProposer:
 
     def propose_free(self, emitted: list[int], k: int) -> Proposal:
         return Proposal([])
+
+    def release(self) -> None:
+        """The request is over: the cache holds the prompt and what was fed after it."""
+        if self._cache is not None:
+            self.prefix_cache.record([*self.prompt_ids, *self.fed])
+            self._cache = None
 
 
 @dataclass
@@ -139,6 +145,9 @@ class PromptLookupProposer:
     def propose_free(self, emitted: list[int], k: int) -> Proposal:
         return self.propose(emitted, k)
 
+    def release(self) -> None:
+        pass
+
 
 @dataclass
 class CombinedProposer:
@@ -153,3 +162,6 @@ class CombinedProposer:
 
     def propose_free(self, emitted: list[int], k: int) -> Proposal:
         return self.lookup.propose(emitted, k)
+
+    def release(self) -> None:
+        self.draft.release()

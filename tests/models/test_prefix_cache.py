@@ -1,0 +1,87 @@
+"""KV reuse across requests: the next prompt prefills only what it adds, and decoding
+from a reused cache gives the same tokens as decoding from scratch (float32)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from models.adaptive import FixedDraftLength
+from models.greedy import greedy_generate
+from models.pair import DecodingConfig, ModelPair, PairSpec
+from models.prefix_cache import PrefixCache
+from models.training import corpus
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return ModelPair.load(PairSpec(device="cpu", dtype="float32"), DecodingConfig(draft_tokens=3, proposer="combined"))
+
+
+@pytest.fixture(scope="module")
+def typing_prompts(pair):
+    """Prompts as typing makes them: each the previous plus a few more tokens."""
+    text = next(f.text for f in corpus.load_split(held_out=True) if len(f.text) > 4000)
+    ids = [pair.bos_id, *pair.encode(text[:3000])][:260]
+    return [ids[:n] for n in range(200, 260, 6)]
+
+
+def test_consecutive_prompts_reuse_the_cache_and_decode_as_from_scratch(pair, typing_prompts):
+    target = pair.target.model
+    for prompt in typing_prompts:
+        reused_before = pair.target_prefix.reused_tokens
+        result = pair.generate(prompt, 12)
+        fresh = greedy_generate(target, prompt, 12, {pair.target.tokenizer.eos_token_id}, pair.decode)
+        assert result.token_ids == fresh.token_ids
+        if prompt is not typing_prompts[0]:
+            # the previous prompt, and more where its continuation matched the new tokens
+            reused = result.stats.reused_prompt_tokens
+            assert len(prompt) - 6 <= reused <= len(prompt) - 1
+            assert pair.target_prefix.reused_tokens - reused_before == reused
+    assert pair.target_prefix.reuse_ratio > 0.8
+    assert pair.draft_prefix.reuse_ratio > 0.5
+
+
+def test_a_prompt_that_diverges_early_is_mostly_prefilled_again(pair, typing_prompts):
+    prompt = typing_prompts[-1]
+    pair.generate(prompt, 4)
+    changed = list(prompt)
+    changed[10] = (changed[10] + 1) % 8000
+    result = pair.generate(changed, 8)
+    assert result.stats.reused_prompt_tokens == 10
+    fresh = greedy_generate(pair.target.model, changed, 8, {pair.target.tokenizer.eos_token_id}, pair.decode)
+    assert result.token_ids == fresh.token_ids
+
+
+def test_prefill_from_a_reused_cache_gives_the_fresh_logits(pair, typing_prompts):
+    model, cache = pair.target.model, PrefixCache()
+    cache.prefill(model, typing_prompts[3])
+    cache.record(typing_prompts[3] + [17, 18, 19])  # a continuation that was never fed: cut
+    assert cache.ids == typing_prompts[3]
+    _, logits, reused = cache.prefill(model, typing_prompts[5])
+    assert reused == len(typing_prompts[3])
+    with torch.inference_mode():
+        fresh = model(input_ids=torch.tensor([typing_prompts[5]])).logits[0, -1:]
+    torch.testing.assert_close(logits, fresh, rtol=1e-4, atol=1e-4)
+
+
+def test_the_same_prompt_twice_still_feeds_its_last_token(pair, typing_prompts):
+    prompt = typing_prompts[2]
+    pair.generate(prompt, 4)
+    again = pair.generate(prompt, 4)
+    assert again.stats.reused_prompt_tokens == len(prompt) - 1
+
+
+def test_a_failure_mid_generation_forgets_the_cache(pair, typing_prompts):
+    pair.generate(typing_prompts[0], 4)
+
+    def explode(text):
+        raise RuntimeError("stop rule failed")
+
+    with pytest.raises(RuntimeError):
+        pair.generate(typing_prompts[1], 8, should_stop=explode)
+    assert pair.target_prefix.cache is None and pair.target_prefix.ids == []
+    result = pair.generate(typing_prompts[1], 4)
+    assert result.stats.reused_prompt_tokens == 0
