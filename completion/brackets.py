@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 OPENERS, CLOSERS = "([{", ")]}"
+MAX_STARTS_TRIED = 6
 
 
 def unclosed_brackets(text: str) -> str:
@@ -67,10 +68,13 @@ def _scan(text: str, stack: list[str], stop_at_unmatched: bool, want_quote: bool
 
 
 def statement_tail(prefix: str, max_chars: int = 4000) -> str:
-    """The prefix from the start of a line with no indentation (a top-level statement),
-    within `max_chars`: where a bracket scan can start without being fooled."""
+    """The prefix from the start of its current top-level statement, within `max_chars`:
+    where a bracket scan can start without being fooled. A candidate start is an
+    unindented line that is not a comment, and from which the scan does not end inside a
+    string (a dedented line of a triple-quoted argument is not a statement)."""
     tail = prefix[-max_chars:]
-    match = None
-    for match in re.finditer(r"(?m)^(?=\S)", tail):
-        pass
-    return tail[match.start():] if match else tail
+    starts = [m.start() for m in re.finditer(r"(?m)^(?=[^\s#])", tail)]
+    for start in reversed(starts[-MAX_STARTS_TRIED:]):
+        if not _scan(tail[start:], [], stop_at_unmatched=False, want_quote=True)[2]:
+            return tail[start:]
+    return tail[starts[-1]:] if starts else tail

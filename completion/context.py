@@ -133,14 +133,25 @@ def build_context(
 
     # The prefix window; the headers of enclosing scopes it cuts off come back above it.
     start, prefix_ids = _prefix_window(prefix, left, encode, snap=True)
-    header_text = _cut_off_headers(headers, header_offsets, start)
-    if header_text:
-        start, prefix_ids = _prefix_window(prefix, left - len(encode(header_text)) - 1, encode, snap=True)
-        header_text = _cut_off_headers(headers, header_offsets, start)
+    header_tokens = 0
+    for _ in range(3):  # a smaller window may cut off one more header: refit until stable
+        needed = len(encode(_cut_off_headers(headers, header_offsets, start))) + 1
+        if needed <= header_tokens + 1:
+            break
+        header_tokens = needed
+        start, prefix_ids = _prefix_window(prefix, left - header_tokens, encode, snap=True)
+    cut_off = [(h, o) for h, o in zip(headers, header_offsets) if o < start]
+    while cut_off and len(encode(_cut_off_headers(*zip(*cut_off), start))) + 1 > left - len(prefix_ids):
+        cut_off.pop(0)  # no room for all: the innermost headers matter most
+    header_text = _cut_off_headers(*zip(*cut_off), start) if cut_off else ""
     preamble = snippet_text + header_text
     preamble_ids = encode(preamble) if preamble else []
-    if preamble:  # the window no longer starts the prompt
-        prefix_ids = encode_continuation(prefix[start:])
+    if preamble:  # the window no longer starts the prompt; keep at most the ids budgeted
+        prefix_ids = encode_continuation(prefix[start:])[-len(prefix_ids):] if prefix_ids else []
+    # The seams between pieces may tokenise a little differently: never exceed the budget.
+    excess = len(preamble_ids) + len(prefix_ids) + len(suffix_ids) - budget
+    if excess > 0:
+        preamble_ids = preamble_ids[excess:] if len(preamble_ids) >= excess else []
     return ContextWindow(preamble, prefix[start:], suffix_text, tuple(preamble_ids), tuple(prefix_ids),
                          tuple(suffix_ids), prefix.count("\n", 0, start), tuple(chosen))
 

@@ -9,6 +9,7 @@ its path (Tabby and Continue do the same), so the model can call it correctly.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
@@ -56,14 +57,14 @@ def _text(node: Node | None) -> str:
 
 def find_imports(tree: Tree) -> list[Import]:
     """Top-level and nested import statements of a buffer."""
-    found: list[Import] = []
+    found: list[tuple[int, Import]] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
         if node.type == "import_statement":
             for name in node.children_by_field_name("name"):
                 dotted = name.child_by_field_name("name") if name.type == "aliased_import" else name
-                found.append(Import(tuple(_text(dotted).split(".")), 0, ()))
+                found.append((node.start_byte, Import(tuple(_text(dotted).split(".")), 0, ())))
         elif node.type == "import_from_statement":
             module = node.child_by_field_name("module_name")
             level, parts = 0, ()
@@ -76,10 +77,10 @@ def find_imports(tree: Tree) -> list[Import]:
                 parts = tuple(_text(module).split("."))
             names = tuple(_text(n.child_by_field_name("name") if n.type == "aliased_import" else n)
                           for n in node.children_by_field_name("name"))
-            found.append(Import(parts, level, names))
+            found.append((node.start_byte, Import(parts, level, names)))
         elif node.type in CONTAINERS:
             stack.extend(node.named_children)
-    return found
+    return [imported for _, imported in sorted(found, key=lambda item: item[0])]  # in file order
 
 
 def _module_paths(imported: Import, own_path: str) -> list[str]:
@@ -103,11 +104,13 @@ def _signature(node: Node, source: bytes, indent: str = "") -> list[str]:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
     header = source[node.start_byte:end].decode("utf-8", "replace").rstrip()
-    lines = [indent + line.strip() if i else indent + line for i, line in enumerate(header.split("\n"))]
+    # One line, however the parameters were wrapped.
+    header = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", re.sub(r"\s*\n\s*", " ", header)))
+    lines = [indent + header]
     if body is not None and body.named_child_count:
         first = body.named_children[0]
         if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
-            doc = _text(first.named_children[0]).strip("\"'rbuRBU \n").split("\n")[0].strip()
+            doc = _docstring_first_line(_text(first.named_children[0]))
             if doc:
                 lines.append(f'{indent}    """{doc}"""')
     if node.type == "class_definition" and body is not None:
@@ -115,6 +118,17 @@ def _signature(node: Node, source: bytes, indent: str = "") -> list[str]:
         for method in methods:
             lines.extend(_signature(method, source, indent + "    ")[:1])
     return lines
+
+
+def _docstring_first_line(literal: str) -> str:
+    """The first line of a string literal's text: its prefix letters and quotes removed."""
+    match = re.match(r"[rRbBuUfF]*(\"\"\"|\'\'\'|\"|\')", literal)
+    if match is None:
+        return ""
+    quote = match.group(1)
+    body = literal[match.end():]
+    body = body[: -len(quote)] if body.endswith(quote) else body
+    return body.strip().split("\n")[0].strip()
 
 
 def _definitions(parent: Node) -> list[Node]:

@@ -54,10 +54,20 @@ def _indent(line: str) -> int:
     return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(8))
 
 
+_BLOCK_HEADER = re.compile(r"(async\s+)?(def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
+
+
+def is_block_header(line: str) -> bool:
+    """A compound statement's header line: a keyword first, a colon last (a dict entry or a
+    slice ends with a colon too, but starts otherwise)."""
+    stripped = line.strip()
+    return stripped.endswith(":") and _BLOCK_HEADER.match(stripped) is not None
+
+
 def opens_empty_block(context: CursorContext) -> bool:
     """The cursor is on a blank line right after a `...:` header whose body is still empty."""
     header = _previous_code_line(context.prefix)
-    if not header.endswith(":") or header.lstrip().startswith("#"):
+    if not is_block_header(header):
         return False
     following = _next_code_line(context.suffix)
     return following is None or _indent(following) <= _indent(header)
@@ -82,12 +92,13 @@ def decide(context: CursorContext, syntax: SyntaxAtCursor, setting: str) -> Deci
         return Decision(SINGLE_LINE, "multiline setting: never")
     if syntax.in_docstring:
         return Decision(SINGLE_LINE, "continuing a docstring")
-    if context.line_prefix.rstrip().endswith(":") and not right.strip():
-        return Decision(MULTI_LINE, "end of a block header: its body")
+    inside_brackets = bool(unclosed_brackets(statement_tail(context.prefix)))
     if context.line_prefix.strip():
+        if is_block_header(context.line_prefix) and not right.strip() and not inside_brackets:
+            return Decision(MULTI_LINE, "end of a block header: its body")
         return Decision(SINGLE_LINE, "mid-statement: finish the line")
+    if inside_brackets:
+        return Decision(SINGLE_LINE, "blank line inside brackets")
     if opens_empty_block(context):
         return Decision(MULTI_LINE, "empty block after a header")
-    if unclosed_brackets(statement_tail(context.prefix)):
-        return Decision(SINGLE_LINE, "blank line inside brackets")
     return Decision(MULTI_LINE, "blank line between statements")

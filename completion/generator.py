@@ -18,6 +18,7 @@ class GenerationStatsLike(Protocol):
     drafted: int        # draft tokens proposed
     accepted: int       # ... of which the target accepted
     target_passes: int  # target forward passes, prefill included
+    reused_prompt_tokens: int  # prompt tokens whose KV came from the previous request
 
 
 class GenerationLike(Protocol):

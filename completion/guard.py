@@ -60,14 +60,20 @@ def cuts(text: str) -> list[str]:
 
 
 def guard(tree: Tree, source: bytes, cursor: int, replace_bytes: int, text: str) -> tuple[str, bool]:
-    """(text to show, whether it was cut). `cursor` and `replace_bytes` are in bytes."""
+    """(text to show, whether it was cut). `cursor` and `replace_bytes` are in bytes.
+
+    Cut when the whole text leaves more problems than the document had, or when a shorter
+    cut leaves fewer than the whole text does (it fixed the line being typed and then broke
+    something: `x = ` + `foo(a))`)."""
     encode = lambda s: s.encode("utf-8", "surrogatepass")  # noqa: E731 - one line, used thrice
     end = cursor + replace_bytes
     before = problems(tree, cursor, end)
-    if errors_with(tree, source, cursor, end, encode(text)) <= before:
+    whole = errors_with(tree, source, cursor, end, encode(text))
+    if whole == 0:
         return text, False
     # A suggestion that replaces the line's tail carries that tail: no cut can keep it.
     for candidate in cuts(text) if not replace_bytes else []:
-        if errors_with(tree, source, cursor, end, encode(candidate)) <= before:
+        after = errors_with(tree, source, cursor, end, encode(candidate))
+        if after <= before and (after < whole or whole > before):
             return candidate, True
     return text, False  # no shorter cut is better: keep what the model wrote

@@ -119,7 +119,9 @@ def normalise_indent(text: str, context: CursorContext, unit: str) -> str:
         levels, extra = divmod(delta, step)
         return base + unit * levels + " " * extra + line.lstrip(" \t")
 
-    return "\n".join([lines[0], *map(reindent, lines[1:])])
+    # On a blank line the first line's own indentation is the model's too.
+    first = reindent(base + lines[0])[len(base):] if not context.line_prefix.strip() else lines[0]
+    return "\n".join([first, *map(reindent, lines[1:])])
 
 
 def drop_blank(text: str) -> str:

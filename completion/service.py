@@ -30,6 +30,23 @@ from completion.stops import StopRule
 from completion.syntax import parse, syntax_at_tree
 
 DRAFT_HEADROOM = 16  # positions kept free for draft tokens that may be rolled back
+STOP_TIME_BUDGET = "time-budget"
+
+
+class TimeBudget:
+    """A stop rule with a deadline: generation ends at the first token after it."""
+
+    def __init__(self, budget_ms: int, should_stop: Callable[[str], bool]):
+        self.deadline = time.perf_counter() + budget_ms / 1000 if budget_ms else None
+        self._should_stop = should_stop
+        self.expired = False
+
+    def should_stop(self, text: str) -> bool:
+        if self._should_stop(text):
+            return True
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            self.expired = True
+        return self.expired
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,7 @@ class CompletionOptions:
     context_tokens: int = 1024
     multiline: str = "auto"       # auto | always | never
     prompt_format: str = "auto"
+    time_budget_ms: int = 0       # 0 = none; else generation stops then and shows whole lines
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,7 @@ class CompletionResult:
     drafted: int = 0
     accepted: int = 0
     target_passes: int = 0
+    reused_prompt_tokens: int = 0   # prompt tokens whose KV came from the previous request
     snippets: tuple[str, ...] = ()  # cross-file definitions in the prompt
     guarded: bool = False           # the syntax guard cut the text shorter
     warnings: tuple[str, ...] = ()  # for the user (e.g. a promptFormat this model cannot do)
@@ -125,15 +144,18 @@ class CompletionService:
         draft_budget = self.prompt_budget(options, generator.draft_context_window)
         prompt = build_prompt(choice, window, draft_budget)
         rule = StopRule(decision.mode, context)
+        budget = TimeBudget(options.time_budget_ms, rule.should_stop)
         lap("prompt")
         # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
         # or unsure model must not end the infill before its first token.
         generation = generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
-                                        rule.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1)
+                                        budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1)
         lap("generate")
 
         stats = generation.stats
-        text = rule.finish(generation.text, stats.stop_reason == "max-tokens")
+        stop_reason = STOP_TIME_BUDGET if budget.expired else stats.stop_reason
+        # Cut short (tokens or time), a block shows its whole lines only.
+        text = rule.finish(generation.text, stop_reason in ("max-tokens", STOP_TIME_BUDGET))
         suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-8000:]),
                                  rule.open_brackets)
         text, guarded = suggestion.text, False
@@ -145,8 +167,9 @@ class CompletionService:
         lap("finish")
         return CompletionResult(
             text=text, mode=decision.mode, reason=decision.reason, prompt_format=prompt.format,
-            prompt_tokens=len(prompt.ids), new_tokens=stats.new_tokens, stop_reason=stats.stop_reason,
+            prompt_tokens=len(prompt.ids), new_tokens=stats.new_tokens, stop_reason=stop_reason,
             syntax_error=syntax.has_error, replace_chars=suggestion.replace_chars, drafted=stats.drafted,
-            accepted=stats.accepted, target_passes=stats.target_passes, snippets=window.snippets,
+            accepted=stats.accepted, target_passes=stats.target_passes,
+            reused_prompt_tokens=getattr(stats, "reused_prompt_tokens", 0), snippets=window.snippets,
             guarded=guarded, warnings=(choice.warning,) if choice.warning else (), stage_ms=stage_ms,
         )

@@ -13,7 +13,7 @@ import re
 
 from completion.brackets import first_unmatched_closer, statement_tail, unclosed_brackets
 from completion.cursor import CursorContext
-from completion.decide import SINGLE_LINE
+from completion.decide import SINGLE_LINE, is_block_header
 from completion.indent import indent_width, same_line
 
 
@@ -36,7 +36,7 @@ class StopRule:
         self.suffix_next_line = next((line.rstrip("\r") for line in _lines_after_first(context.suffix)
                                       if line.strip()), None)
         # At the end of a `...:` header, the completion is its body: deeper than the header.
-        self.after_header = context.line_prefix.rstrip().endswith(":")
+        self.after_header = is_block_header(context.line_prefix)
         self.open_brackets = unclosed_brackets(statement_tail(context.prefix))
 
     def cut_point(self, text: str) -> int | None:

@@ -17,6 +17,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
+from completion.cache import SuggestionCache
 from completion.crossfile import OpenDocument
 from completion.documents import DocumentTrees
 from completion.service import CompletionRequest, CompletionResult
@@ -43,6 +44,7 @@ class TandemServer(LanguageServer):
         self._newest: dict[str, threading.Event] = {}  # uri → cancel flag of its newest request
         self.trees = DocumentTrees()  # a tree-sitter tree per open document, kept incrementally
         self._told: set[str] = set()  # warnings already shown, so each is shown once
+        self.suggestions = SuggestionCache()  # type-through: answers without the models
 
     # -- messages -----------------------------------------------------------------------
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -116,19 +118,38 @@ class TandemServer(LanguageServer):
         others = tuple(OpenDocument(d.uri, d.source, d.tree) for d in self.trees.others(uri) if d.tree is not None)
         return CompletionRequest(text, offset, self.settings.completion_options(), uri, document, others)
 
+    def inline_items(self, text: str, offset: int, insert: str, replace_chars: int) -> types.InlineCompletionList:
+        encoding = self.position_encoding()
+        here = types.Position(*position_of(text, offset, encoding))
+        # A suggestion may replace the auto-closed tail right of the cursor (`)` → `x).strip()`).
+        end = types.Position(*position_of(text, offset + replace_chars, encoding))
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(
+            insert_text=insert, range=types.Range(here, end))])
+
     def warn_once(self, warnings: tuple[str, ...]) -> None:
         for warning in warnings:
             if warning not in self._told:
                 self._told.add(warning)
                 self.tell_user(warning)
 
+    def supersede(self, uri: str) -> None:
+        """A newer request for `uri` arrived: the older one stops at its next round."""
+        if (older := self._newest.pop(uri, None)) is not None:
+            older.set()
+
+    def document_version(self, uri: str) -> int | None:
+        if uri not in self.workspace.text_documents:
+            return None
+        return self.workspace.get_text_document(uri).version
+
     async def complete(self, uri: str, text: str, offset: int) -> CompletionResult | None:
-        """Newest request per document wins: an older one is cancelled between tokens."""
+        """Newest request per document wins: an older one is cancelled between tokens, and
+        an answer for a version of the document that is no longer current is dropped."""
         request_id = next(self._request_ids)
         cancelled = threading.Event()
-        if (older := self._newest.get(uri)) is not None:
-            older.set()
+        self.supersede(uri)
         self._newest[uri] = cancelled
+        version = self.document_version(uri)
         started = time.perf_counter()
         try:
             if self.settings.debounce_ms:
@@ -154,13 +175,19 @@ class TandemServer(LanguageServer):
         if result.stop_reason == "cancelled":  # superseded: its partial text is stale
             self.stats.cancelled += 1
             return None
+        if self.document_version(uri) != version:  # typed on meanwhile: never show stale text
+            self.stats.stale += 1
+            return None
         self.warn_once(result.warnings)
+        if result.text:
+            self.suggestions.remember(uri, text, offset, result.text, result.replace_chars)
         self.stats.record(latency_ms, result, {
             "mode": result.mode, "reason": result.reason, "promptFormat": result.prompt_format,
             "promptTokens": result.prompt_tokens, "newTokens": result.new_tokens,
             "drafted": result.drafted, "accepted": result.accepted, "targetPasses": result.target_passes,
             "stopReason": result.stop_reason, "syntaxError": result.syntax_error, "snippets": list(result.snippets),
-            "guarded": result.guarded, "stageMs": result.stage_ms})
+            "guarded": result.guarded, "reusedPromptTokens": result.reused_prompt_tokens,
+            "stageMs": result.stage_ms})
         log.info("request=%d uri=%s mode=%s (%s) format=%s prompt_tokens=%d new_tokens=%d accepted=%d/%d "
                  "target_passes=%d stop=%s snippets=%d guarded=%s latency_ms=%.1f stages=%s", request_id, uri,
                  result.mode, result.reason, result.prompt_format, result.prompt_tokens, result.new_tokens, result.accepted,
@@ -209,22 +236,26 @@ def create_server(initial_settings: dict | None = None) -> TandemServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.trees.close(params.text_document.uri)
+        uri = params.text_document.uri
+        ls.supersede(uri)  # a generation still running for it has no one to answer
+        ls.trees.close(uri)
+        ls.suggestions.forget(uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def on_inline_completion(ls: TandemServer, params: types.InlineCompletionParams):
+        started = time.perf_counter()
         uri = params.text_document.uri
         text = ls.document_text(uri)
         offset = ls.cursor_offset(uri, text, params.position)
+        cached = ls.suggestions.lookup(uri, text, offset)
+        if cached is not None:  # typing through a suggestion: the rest, without the models
+            ls.supersede(uri)
+            ls.stats.record_type_through((time.perf_counter() - started) * 1000)
+            return ls.inline_items(text, offset, cached.text, cached.replace_chars)
         result = await ls.complete(uri, text, offset)
         if result is None or not result.text:
             return types.InlineCompletionList(items=[])
-        encoding = ls.position_encoding()
-        here = types.Position(*position_of(text, offset, encoding))
-        # A suggestion may replace the auto-closed tail right of the cursor (`)` → `x).strip()`).
-        end = types.Position(*position_of(text, offset + result.replace_chars, encoding))
-        return types.InlineCompletionList(items=[types.InlineCompletionItem(
-            insert_text=result.text, range=types.Range(here, end))])
+        return ls.inline_items(text, offset, result.text, result.replace_chars)
 
     @server.feature(STATUS_METHOD)
     def on_status(ls: TandemServer, params) -> dict:

@@ -38,6 +38,7 @@ class TandemSettings(BaseModel):
     multiline: Literal["auto", "always", "never"] = "auto"
     context_tokens: int = Field(1024, ge=64, le=131072)
     debounce_ms: int = Field(0, ge=0, le=5000)
+    time_budget_ms: int = Field(1000, ge=0, le=60000)
 
     @field_validator("prompt_format")
     @classmethod
@@ -67,7 +68,8 @@ class TandemSettings(BaseModel):
 
     def completion_options(self) -> CompletionOptions:
         return CompletionOptions(max_new_tokens=self.max_new_tokens, context_tokens=self.context_tokens,
-                                 multiline=self.multiline, prompt_format=self.prompt_format)
+                                 multiline=self.multiline, prompt_format=self.prompt_format,
+                                 time_budget_ms=self.time_budget_ms)
 
 
 def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[TandemSettings, list[str]]:

@@ -29,6 +29,10 @@ class RunningStats:
     drafted: int = 0
     accepted: int = 0
     target_passes: int = 0
+    prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0
+    type_through: int = 0   # answered from the suggestion cache, without the models
+    stale: int = 0          # finished after the document changed: dropped, never shown
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     last: dict | None = None  # the newest finished request, for `tandem complete` and debugging
 
@@ -43,6 +47,14 @@ class RunningStats:
         self.drafted += result.drafted
         self.accepted += result.accepted
         self.target_passes += result.target_passes
+        self.prompt_tokens += result.prompt_tokens
+        self.reused_prompt_tokens += result.reused_prompt_tokens
+        self.latencies_ms.append(latency_ms)
+
+    def record_type_through(self, latency_ms: float) -> None:
+        self.requests += 1
+        self.answered += 1
+        self.type_through += 1
         self.latencies_ms.append(latency_ms)
 
     def as_dict(self) -> dict:
@@ -54,4 +66,6 @@ class RunningStats:
             "tokensPerSecond": round(self.new_tokens / self.decode_seconds, 1) if self.decode_seconds else None,
             "acceptanceRate": round(self.accepted / self.drafted, 3) if self.drafted else None,
             "tokensPerTargetPass": round(self.new_tokens / self.target_passes, 2) if self.target_passes else None,
+            "kvReuse": round(self.reused_prompt_tokens / self.prompt_tokens, 3) if self.prompt_tokens else None,
+            "typeThrough": self.type_through, "stale": self.stale,
         }

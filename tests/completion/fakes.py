@@ -18,6 +18,7 @@ class FakeStats:
     drafted: int = 0
     accepted: int = 0
     target_passes: int = 1
+    reused_prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)

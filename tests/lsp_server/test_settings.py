@@ -39,4 +39,4 @@ def test_draft_tokens_accepts_auto_or_a_small_number():
 
 def test_completion_options_are_plain_values():
     options = parse_settings({"maxNewTokens": 20, "contextTokens": 512})[0].completion_options()
-    assert options == CompletionOptions(max_new_tokens=20, context_tokens=512)
+    assert options == CompletionOptions(max_new_tokens=20, context_tokens=512, time_budget_ms=1000)
