@@ -7,6 +7,17 @@ import sys
 
 
 def run_bench(args: argparse.Namespace, settings: dict) -> int:
+    if args.suite == "latency":  # the server under test loads the models itself
+        import asyncio
+        from pathlib import Path
+
+        from lsp_server.latency_bench import run
+        server_args = [arg for option, value in (("--draft-model", settings.get("draftModel")),
+                                                 ("--target-model", settings.get("targetModel")),
+                                                 ("--device", settings.get("device")),
+                                                 ("--dtype", settings.get("dtype"))) if value
+                       for arg in (option, value)]
+        return asyncio.run(run(server_args, {}, args.functions, args.seed, Path(args.png)))
     import torch
 
     from models.errors import ModelError

@@ -26,10 +26,12 @@ class LoadOutcome:
 
 
 def load_pair(spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> LoadOutcome:
-    """Load a pair; an unusable device falls back to `auto` with a warning rather than leaving
-    the user without completions."""
+    """Load (and warm up) a pair; an unusable device falls back to `auto` with a warning
+    rather than leaving the user without completions."""
     try:
-        return LoadOutcome(READY, pair=ModelPair.load(spec, decoding))
+        pair = ModelPair.load(spec, decoding)
+        pair.warm_up()
+        return LoadOutcome(READY, pair=pair)
     except DeviceError as error:
         if spec.device == "auto":
             return LoadOutcome(FAILED, str(error))
@@ -51,6 +53,7 @@ class ModelHost:
         self._pair: ModelPair | None = None
         self._loaded = asyncio.Event()
         self.decoding = DecodingConfig()
+        self._pending = 0  # completions queued or running on the worker
 
     def configure(self, decoding: DecodingConfig) -> None:
         """New decoding settings apply from the next request on; no reload needed."""
@@ -80,8 +83,27 @@ class ModelHost:
         if self._service is None:
             return None
         service = self._service
-        return await asyncio.get_running_loop().run_in_executor(
-            self._worker, service.complete, request, cancelled.is_set)
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._worker, service.complete, request, cancelled.is_set)
+        finally:
+            self._pending -= 1
+
+    def prefill_in_background(self, request: CompletionRequest, cancelled: threading.Event) -> None:
+        """When the worker is idle, run `request` for one token: both models' caches then
+        hold its prompt, and the first real completion nearby prefills only the difference."""
+        if self._service is None or self._pending or self.state != READY:
+            return
+        service = self._service
+
+        def warm() -> None:
+            try:
+                service.complete(request, cancelled.is_set)
+            except Exception:  # a warm-up is an optimisation: never an error for the user
+                log.debug("background prefill failed", exc_info=True)
+
+        self._worker.submit(warm)
 
     def describe(self) -> dict:
         return {"state": self.state, "error": self.error,

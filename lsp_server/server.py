@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -118,6 +119,16 @@ class TandemServer(LanguageServer):
         others = tuple(OpenDocument(d.uri, d.source, d.tree) for d in self.trees.others(uri) if d.tree is not None)
         return CompletionRequest(text, offset, self.settings.completion_options(), uri, document, others)
 
+    def warm(self, uri: str) -> None:
+        """Prefill the prompt for the end of a newly opened document in the background (a
+        guess at where typing starts); any real request for it cancels the warm-up."""
+        text = self.document_text(uri)
+        cancelled = threading.Event()
+        self._newest.setdefault(uri, cancelled)
+        options = replace(self.settings.completion_options(), max_new_tokens=1, time_budget_ms=0)
+        request = replace(self.request_for(uri, text, len(text.rstrip())), options=options)
+        self.host.prefill_in_background(request, cancelled)
+
     def inline_items(self, text: str, offset: int, insert: str, replace_chars: int) -> types.InlineCompletionList:
         encoding = self.position_encoding()
         here = types.Position(*position_of(text, offset, encoding))
@@ -175,6 +186,9 @@ class TandemServer(LanguageServer):
         if result.stop_reason == "cancelled":  # superseded: its partial text is stale
             self.stats.cancelled += 1
             return None
+        # Changes that arrived while the worker ran may still wait in the reader: let them in.
+        for _ in range(3):
+            await asyncio.sleep(0)
         if self.document_version(uri) != version:  # typed on meanwhile: never show stale text
             self.stats.stale += 1
             return None
@@ -227,6 +241,7 @@ def create_server(initial_settings: dict | None = None) -> TandemServer:
     def on_open(ls: TandemServer, params: types.DidOpenTextDocumentParams) -> None:
         document = params.text_document
         ls.trees.open(document.uri, document.text, document.language_id, document.version)
+        ls.warm(document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:

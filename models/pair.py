@@ -125,6 +125,14 @@ class ModelPair:
         finally:
             proposer.release()
 
+    def warm_up(self) -> None:
+        """One short generation, so the first completion does not pay one-off costs (kernel
+        choice, allocator growth); the caches it leaves are dropped."""
+        prompt = ([self.bos_id] if self.bos_id is not None else []) + self.encode("def main():\n    ")
+        self.generate(prompt, 4)
+        self.target_prefix.forget()
+        self.draft_prefix.forget()
+
     def _proposer(self, prompt_ids: list[int], draft_prompt_ids: Sequence[int] | None, max_new_tokens: int,
                   params: SamplingParams, generator: torch.Generator | None):
         lookup = PromptLookupProposer([i for i in prompt_ids if i < self.draft.vocab_size])

@@ -3,6 +3,7 @@ stop callback token by token exactly as the real decoder does."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 FIM = {"<PRE>": 1000, "<SUF>": 1001, "<MID>": 1002, "<EOT>": 1003}
@@ -35,6 +36,7 @@ class FakeGenerator:
     context_window: int = 4096
     draft_context_window: int = 2048
     bos_id: int | None = 1
+    seconds_per_token: float = 0.0  # a slow model, for time budgets
     prompts: list = field(default_factory=list)
     draft_prompts: list = field(default_factory=list)
 
@@ -53,6 +55,8 @@ class FakeGenerator:
         self.draft_prompts.append(tuple(draft_prompt_ids or ()))
         text, reason = "", "eos"
         for char in self.continuation[:max_new_tokens]:
+            if self.seconds_per_token:
+                time.sleep(self.seconds_per_token)
             text += char
             if should_stop(text):
                 reason = "stop-rule"

@@ -34,3 +34,15 @@ def test_budget_leaves_room_for_new_tokens():
 def test_stage_timings_are_reported():
     result, _ = complete("x = |", "|", "1\n")
     assert set(result.stage_ms) == {"parse", "decide", "context", "prompt", "generate", "finish"}
+
+
+def test_a_time_budget_ends_a_block_at_its_last_whole_line():
+    gen = FakeGenerator(continuation="a = 1\n    b = 2\n    c = 3\n    d = 4\n", seconds_per_token=0.01)
+    text = "def f():\n    \n"
+    result = CompletionService(gen).complete(
+        CompletionRequest(text, len("def f():\n    "), CompletionOptions(time_budget_ms=150)))
+    assert result.stop_reason == "time-budget"
+    assert result.text in ("a = 1", "a = 1\n    b = 2", "a = 1\n    b = 2\n    c = 3")  # whole lines only
+    unlimited = CompletionService(FakeGenerator(continuation=gen.continuation)).complete(
+        CompletionRequest(text, len("def f():\n    "), CompletionOptions(time_budget_ms=0)))
+    assert unlimited.text == "a = 1\n    b = 2\n    c = 3\n    d = 4"
