@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -32,9 +33,14 @@ from models.pair import PairSpec
 
 log = logging.getLogger(__name__)
 
+READER_CATCH_UP_SECONDS = 0.003
+
 
 class TandemServer(LanguageServer):
     def __init__(self, initial_settings: dict | None = None) -> None:
+        # The model worker runs Python between torch calls; a shorter GIL switch interval
+        # keeps the event loop (reading keystrokes, answering type-through) responsive.
+        sys.setswitchinterval(0.001)
         super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.settings, problems = parse_settings(initial_settings)
         self.startup_problems = problems
@@ -186,9 +192,9 @@ class TandemServer(LanguageServer):
         if result.stop_reason == "cancelled":  # superseded: its partial text is stale
             self.stats.cancelled += 1
             return None
-        # Changes that arrived while the worker ran may still wait in the reader: let them in.
-        for _ in range(3):
-            await asyncio.sleep(0)
+        # A change sent while the worker ran may still be in the reader (pygls reads each
+        # message in several executor round trips): give it a moment to land.
+        await asyncio.sleep(READER_CATCH_UP_SECONDS)
         if self.document_version(uri) != version:  # typed on meanwhile: never show stale text
             self.stats.stale += 1
             return None
