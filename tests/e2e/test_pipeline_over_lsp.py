@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
+from tests.e2e.raw import RawServer
 from tests.e2e.session import ServerSession
 
 
@@ -64,38 +61,34 @@ def test_incremental_changes_keep_the_tree_in_step(session):
 
 
 def test_a_message_that_is_not_utf8_is_dropped_with_a_message_and_the_server_goes_on():
-    server = subprocess.Popen([sys.executable, "-m", "lsp_server", "serve"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-
-    def send(message: dict, replace: tuple[bytes, bytes] = (b"", b"")) -> None:
-        body = json.dumps(message).encode().replace(*replace) if replace[0] else json.dumps(message).encode()
-        server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        server.stdin.flush()
-
-    def receive() -> dict:
-        headers = b""
-        while not headers.endswith(b"\r\n\r\n"):
-            headers += server.stdout.read(1)
-        length = next(int(h.split(b":")[1]) for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length"))
-        return json.loads(server.stdout.read(length))
-
+    server = RawServer()
     try:
-        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
-        assert receive()["id"] == 1
-        send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        server.initialize()
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
             "uri": "file:///a.py", "languageId": "python", "version": 1, "text": "x = 1\n"}}})
-        send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
             "textDocument": {"uri": "file:///a.py", "version": 2}, "contentChanges": [{"text": "x = 'AB'\n"}]}},
-             replace=(b"AB", b"\xff\xfe"))
-        send({"jsonrpc": "2.0", "id": 2, "method": "tandem/status", "params": {}})
-        messages = []
-        while (message := receive()).get("id") != 2:
-            messages.append(message)
-        assert any("not valid UTF-8" in m.get("params", {}).get("message", "") for m in messages)
-        assert message["result"]["version"]  # still answering
+            replace=(b"AB", b"\xff\xfe"))
+        server.send({"jsonrpc": "2.0", "id": 2, "method": "tandem/status", "params": {}})
+        response, before = server.receive_response(2)
+        assert any("not valid UTF-8" in m.get("params", {}).get("message", "") for m in before)
+        assert response["result"]["version"]  # still answering
     finally:
-        server.kill()
-        server.wait()
+        server.close()
+
+
+def test_a_client_that_stops_reading_does_not_take_the_server_down():
+    server = RawServer()
+    try:
+        server.initialize()
+        for request_id in range(1, 401):  # ~1 MB of status answers that nobody reads yet
+            server.send({"jsonrpc": "2.0", "id": request_id, "method": "tandem/status", "params": {}})
+        answered = {server.receive_response(request_id)[0]["id"] for request_id in range(1, 401)}
+        assert answered == set(range(1, 401))
+        server.send({"jsonrpc": "2.0", "id": 401, "method": "tandem/status", "params": {}})
+        assert server.receive_response(401)[0]["result"]["state"]
+    finally:
+        server.close()
 
 
 def test_a_forced_format_the_tokenizer_cannot_do_falls_back_to_plain_with_a_message(session):
