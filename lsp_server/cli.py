@@ -77,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose, args.log_file)
     if args.command == "serve":
         from lsp_server.server import create_server
-        server = create_server(_settings_from(args))
+        settings = _settings_from(args)
         if args.tcp:
-            server.start_tcp(args.host, args.port)
+            from lsp_server.tcp import serve_tcp
+            serve_tcp(args.host, args.port, lambda **kwargs: create_server(settings, **kwargs))
         else:
-            server.start_io()
+            create_server(settings).start_io()
         return 0
     if args.command == "complete":
         from lsp_server.complete_command import run_complete

@@ -62,6 +62,8 @@ class ModelHost:
             self._pair.decoding = decoding
 
     async def load(self, spec: PairSpec) -> LoadOutcome:
+        if spec == self.spec and self.state == READY:  # already loaded (a reconnecting editor)
+            return LoadOutcome(READY, pair=self._pair)
         self.spec, self.state, self.error = spec, LOADING, None
         self._loaded.clear()
         outcome = await asyncio.get_running_loop().run_in_executor(self._worker, load_pair, spec, self.decoding)

@@ -37,14 +37,18 @@ READER_CATCH_UP_SECONDS = 0.003
 
 
 class TandemServer(LanguageServer):
-    def __init__(self, initial_settings: dict | None = None) -> None:
+    def __init__(self, initial_settings: dict | None = None, host: ModelHost | None = None,
+                 protocol_cls=None) -> None:
         # The model worker runs Python between torch calls; a shorter GIL switch interval
         # keeps the event loop (reading keystrokes, answering type-through) responsive.
         sys.setswitchinterval(0.001)
-        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        extra = {"protocol_cls": protocol_cls} if protocol_cls is not None else {}
+        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full, **extra)
         self.settings, problems = parse_settings(initial_settings)
         self.startup_problems = problems
-        self.host = ModelHost()
+        # The models' worker; over TCP one is shared by every connection, which must not stop it.
+        self.owns_host = host is None
+        self.host = host if host is not None else ModelHost()
         self.host.configure(self.settings.decoding_config())
         self.stats = RunningStats()
         self._request_ids = itertools.count(1)
@@ -149,6 +153,11 @@ class TandemServer(LanguageServer):
                 self._told.add(warning)
                 self.tell_user(warning)
 
+    def forget_documents(self) -> None:
+        """The editor left: stop what runs for its documents."""
+        for uri in list(self._newest):
+            self.supersede(uri)
+
     def supersede(self, uri: str) -> None:
         """A newer request for `uri` arrived: the older one stops at its next round."""
         if (older := self._newest.pop(uri, None)) is not None:
@@ -216,8 +225,9 @@ class TandemServer(LanguageServer):
         return result
 
 
-def create_server(initial_settings: dict | None = None) -> TandemServer:
-    server = TandemServer(initial_settings)
+def create_server(initial_settings: dict | None = None, host: ModelHost | None = None,
+                  protocol_cls=None) -> TandemServer:
+    server = TandemServer(initial_settings, host, protocol_cls)
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: TandemServer, params: types.InitializeParams) -> None:
@@ -285,6 +295,8 @@ def create_server(initial_settings: dict | None = None) -> TandemServer:
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: TandemServer, params) -> None:
-        ls.host.shutdown()
+        ls.forget_documents()
+        if ls.owns_host:
+            ls.host.shutdown()
 
     return server

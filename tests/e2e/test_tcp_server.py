@@ -15,27 +15,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_editor_attaches_over_tcp_and_gets_a_completion():
+def connect(server: subprocess.Popen, port: int) -> ServerSession:
+    deadline = time.monotonic() + 60
+    while True:  # retry until it listens
+        try:
+            return ServerSession(tcp=("127.0.0.1", port))
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+            time.sleep(0.2)
+
+
+def test_editors_attach_over_tcp_one_after_another_without_a_restart():
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "lsp_server", "serve", "--tcp", "--port", str(port)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    load_seconds = []
     try:
-        deadline = time.monotonic() + 60
-        while True:  # retry until it listens (a bare probe connection would be its one client)
+        for attempt in range(2):
+            session = connect(server, port)
             try:
-                session = ServerSession(tcp=("127.0.0.1", port))
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
-                time.sleep(0.2)
-        try:
-            assert session.wait_loaded()["state"] == "ready"
-            session.client.open("file:///virtual/tcp.py", "def square(x):\n    ")
-            items = session.complete("file:///virtual/tcp.py", 1, 4)
-            assert isinstance(items, list)
-            assert session.run(session.client.status())["stats"]["requests"] == 1
-        finally:
-            session.close()
+                assert session.wait_loaded()["state"] == "ready"
+                session.client.open("file:///virtual/tcp.py", "def square(x):\n    ")
+                items = session.complete("file:///virtual/tcp.py", 1, 4)
+                assert items and items[0].insert_text.strip()  # the models answer
+                status = session.run(session.client.status())
+                assert status["stats"]["requests"] == 1  # each connection has its own statistics
+                load_seconds.append(status["models"]["target"]["loadSeconds"])
+            finally:
+                session.close()  # shutdown + exit: ends this connection only
+            assert server.poll() is None
+        assert load_seconds[0] == load_seconds[1]  # the same models: loaded once, kept warm
     finally:
         server.kill()
         server.wait()
