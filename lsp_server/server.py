@@ -79,8 +79,12 @@ class TandemServer(LanguageServer):
 
     def apply_settings(self, raw: object) -> bool:
         """Take new settings; True when the models must be reloaded."""
-        before = self.pair_spec()
+        before, previous = self.pair_spec(), self.settings
         self.settings, problems = parse_settings(raw, self.settings)
+        changed = {k: v for k, v in self.settings.model_dump(by_alias=True).items()
+                   if previous.model_dump(by_alias=True)[k] != v}
+        if changed:
+            log.info("settings changed: %s", changed)
         for problem in problems:
             self.tell_user(problem)
         self.host.configure(self.settings.decoding_config())
