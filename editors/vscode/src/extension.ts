@@ -65,6 +65,35 @@ async function connect(host: string, port: number): Promise<StreamInfo> {
   }
 }
 
+/** Ghost text from the server's textDocument/inlineCompletion. vscode-languageclient 9 has
+ * this only as a proposed feature, whose provider VS Code 1.139 (code-server 4.139.1) was
+ * never seen to ask; a provider of our own is asked, and sends the same LSP request. */
+function inlineProvider(): vscode.InlineCompletionItemProvider {
+  return {
+    async provideInlineCompletionItems(document, position, context, token) {
+      const running = client;
+      if (!running || running.state !== State.Running || !config().get<boolean>("enable", true)) {
+        return undefined;
+      }
+      const invoked = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+      const params = {
+        textDocument: running.code2ProtocolConverter.asTextDocumentIdentifier(document),
+        position: running.code2ProtocolConverter.asPosition(position),
+        context: { triggerKind: invoked ? 1 : 2 }, // LSP: Invoked = 1, Automatic = 2
+      };
+      const result = await running.sendRequest<any>("textDocument/inlineCompletion", params, token)
+        .catch(() => null); // cancelled as the user typed on, or the server is restarting
+      if (!result || token.isCancellationRequested) {
+        return undefined;
+      }
+      const items: any[] = Array.isArray(result) ? result : result.items ?? [];
+      return items.map((item) => new vscode.InlineCompletionItem(
+        typeof item.insertText === "string" ? item.insertText : new vscode.SnippetString(item.insertText.value),
+        item.range ? running.protocol2CodeConverter.asRange(item.range) : undefined));
+    },
+  };
+}
+
 /** The `tandem` section as the server reads it (camelCase keys, no VS Code-only ones). */
 function serverSettings(): Record<string, unknown> {
   const all = config();
@@ -85,8 +114,6 @@ function clientOptions(): LanguageClientOptions {
         configuration: (params) => params.items.map((item) =>
           item.section === SECTION ? serverSettings() : vscode.workspace.getConfiguration(item.section).get("")),
       },
-      provideInlineCompletionItems: (document, position, context, token, next) =>
-        config().get<boolean>("enable", true) ? next(document, position, context, token) : undefined,
     },
     errorHandler: {
       error: () => ({ action: ErrorAction.Continue }),
@@ -132,8 +159,6 @@ async function start(): Promise<void> {
     return;
   }
   client = new LanguageClient("tandem", "Tandem", options, clientOptions());
-  // textDocument/inlineCompletion (LSP 3.18) is a proposed feature in vscode-languageclient 9.
-  client.registerProposedFeatures();
   client.onDidChangeState((event) => {
     if (event.newState === State.Starting) {
       showState("loading", "starting the server");
@@ -203,6 +228,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await client.sendNotification("workspace/didChangeConfiguration", { settings: { tandem: serverSettings() } });
       }
     }),
+    vscode.languages.registerInlineCompletionItemProvider({ language: "python" }, inlineProvider()),
   );
   await start();
 }

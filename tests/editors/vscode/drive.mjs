@@ -1,6 +1,7 @@
 // Drives real VS Code (code-server in headless Chromium): open a Python file, type,
-// wait for Tandem's ghost text, accept it with Tab, save, then change a setting.
-// Writes {ghost, error} as JSON to $RESULT and a screenshot next to it.
+// wait for Tandem's ghost text, accept it with Tab, save, then change a setting
+// and wait until the server's log shows it arrived.
+// Writes {ghost, settingReached, error} as JSON to $RESULT, and a screenshot.
 const { chromium } = await import(process.env.PLAYWRIGHT);
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -30,15 +31,20 @@ try {
   await page.waitForTimeout(1000);
   await page.keyboard.press('Enter');
   await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+  // The extension's status-bar item says when the server has its models.
+  await page.getByText('Tandem: ready').first().waitFor({ timeout: 120000 });
   await page.click('.monaco-editor .view-lines');
   await page.keyboard.press('Control+G');
+  await page.waitForSelector('.quick-input-widget input', { timeout: 30000 });
   await page.keyboard.type(env.LINE);
+  await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
+  await page.waitForSelector('.quick-input-widget', { state: 'hidden', timeout: 30000 });
+  await page.waitForTimeout(300); // focus back in the editor
   await page.keyboard.press('End');
   await page.keyboard.press('Enter');
-  await page.keyboard.type(env.TYPE, { delay: 80 });
   await page.waitForTimeout(300);
-  await page.keyboard.press('Alt+Backslash'); // editor.action.inlineSuggest.trigger
+  await page.keyboard.type(env.TYPE, { delay: 80 });
   await page.waitForSelector('.ghost-text-decoration', { timeout: Number(env.GHOST_TIMEOUT_MS || 120000) });
   await page.waitForTimeout(500); // the whole suggestion rendered
   result.ghost = await page.$$eval('.ghost-text-decoration, .ghost-text-decoration-preview',
@@ -48,11 +54,25 @@ try {
   await page.waitForTimeout(500);
   await page.keyboard.press('Control+S');
   await page.waitForTimeout(1500);
-  // A setting changed in the user settings file reaches the running server.
-  const settings = JSON.parse(readFileSync(env.SETTINGS, 'utf8'));
-  settings['tandem.maxNewTokens'] = 24;
-  writeFileSync(env.SETTINGS, JSON.stringify(settings, null, 2));
-  await page.waitForTimeout(4000);
+  // A setting changed in the Settings editor reaches the running server: keep the page
+  // open until the server's log says it arrived.
+  await page.keyboard.press('Control+Comma');
+  await page.waitForSelector('.settings-editor .suggest-input-container', { timeout: 30000 });
+  await page.waitForTimeout(1000);
+  await page.keyboard.type('tandem.maxNewTokens');
+  await page.locator('.settings-count-widget', { hasText: '1 Setting Found' }).waitFor({ timeout: 30000 });
+  await page.getByText('Tandem: Max New Tokens').first().waitFor({ timeout: 30000 });
+  const input = page.locator('.setting-item-number input').filter({ visible: true }).first();
+  await input.waitFor({ timeout: 30000 });
+  await input.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('24');
+  await page.keyboard.press('Tab');
+  result.settingReached = false;
+  for (let waited = 0; waited < 30000 && !result.settingReached; waited += 500) {
+    await page.waitForTimeout(500);
+    result.settingReached = readFileSync(env.SERVER_LOG, 'utf8').includes("settings changed: {'maxNewTokens': 24}");
+  }
   await finish(browser, null);
 } catch (error) {
   if (page) await page.screenshot({ path: env.SCREENSHOT }).catch(() => undefined);
