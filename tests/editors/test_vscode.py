@@ -41,49 +41,62 @@ def wait_listening(port: int, process: subprocess.Popen, seconds: float = 60) ->
             time.sleep(0.3)
 
 
-def test_ghost_text_in_real_vscode_is_accepted_saved_and_settings_reach_the_server(tmp_path):
-    missing = [p for p in (NODE_BIN / "node", PLAYWRIGHT, CODE_SERVER, VSIX) if not p.exists()]
-    if missing or not shutil.which("chromium"):
-        pytest.fail(f"missing {missing or 'chromium'}: run `make editor-tools`")
-    node = str(NODE_BIN / "node")
-    env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
-    user, extensions, workspace = tmp_path / "user", tmp_path / "extensions", tmp_path / "workspace"
-    (user / "User").mkdir(parents=True)
-    workspace.mkdir()
-    log = tmp_path / "server.log"
-    source = (ROOT / "examples" / "demo.py").read_text()
-    (workspace / "example.py").write_text(source)
-    settings_file = user / "User" / "settings.json"
-    settings_file.write_text(json.dumps({
-        "tandem.server.python": sys.executable, "tandem.server.args": ["-v", "--log-file", str(log)],
-        "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
-        "editor.inlineSuggest.enabled": True, "telemetry.telemetryLevel": "off",
-        # the word-suggest widget would hide inline suggestions while typing
-        "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
-        "editor.wordBasedSuggestions": "off",
-    }))
-    common = ["--user-data-dir", str(user), "--extensions-dir", str(extensions)]
-    subprocess.run([node, str(CODE_SERVER), "--install-extension", str(VSIX), *common],
-                   env=env, check=True, capture_output=True, timeout=120)
-    port = free_port()
-    server = subprocess.Popen(
-        [node, str(CODE_SERVER), "--auth", "none", "--bind-addr", f"127.0.0.1:{port}", "--disable-telemetry",
-         "--disable-update-check", "--disable-workspace-trust", *common, str(workspace)],
-        env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(port, server)
+class CodeServer:
+    """code-server with the extension installed and `settings` as the user's settings."""
+
+    def __init__(self, tmp_path: Path, settings: dict):
+        missing = [p for p in (NODE_BIN / "node", PLAYWRIGHT, CODE_SERVER, VSIX) if not p.exists()]
+        if missing or not shutil.which("chromium"):
+            pytest.fail(f"missing {missing or 'chromium'}: run `make editor-tools`")
+        self.node = str(NODE_BIN / "node")
+        self.env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
+        user, extensions = tmp_path / "user", tmp_path / "extensions"
+        self.workspace = tmp_path / "workspace"
+        (user / "User").mkdir(parents=True)
+        self.workspace.mkdir()
+        (self.workspace / "example.py").write_text((ROOT / "examples" / "demo.py").read_text())
+        self.settings_file = user / "User" / "settings.json"
+        self.settings_file.write_text(json.dumps({
+            "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
+            "editor.inlineSuggest.enabled": True, "telemetry.telemetryLevel": "off",
+            # the word-suggest widget would hide inline suggestions while typing
+            "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+            "editor.wordBasedSuggestions": "off", **settings}))
+        common = ["--user-data-dir", str(user), "--extensions-dir", str(extensions)]
+        subprocess.run([self.node, str(CODE_SERVER), "--install-extension", str(VSIX), *common],
+                       env=self.env, check=True, capture_output=True, timeout=120)
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [self.node, str(CODE_SERVER), "--auth", "none", "--bind-addr", f"127.0.0.1:{self.port}",
+             "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", *common,
+             str(self.workspace)],
+            env={**self.env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_listening(self.port, self.process)
+
+    def drive(self, tmp_path: Path, screenshot: str, **env: str) -> dict:
         ARTIFACTS.mkdir(exist_ok=True)
         result = tmp_path / "result.json"
-        subprocess.run([node, str(DRIVER)], timeout=400, capture_output=True, env={
-            **env, "URL": f"http://127.0.0.1:{port}", "WORKSPACE": str(workspace), "FILE_NAME": "example.py",
-            "LINE": "9", "TYPE": "return ", "RESULT": str(result), "SETTINGS": str(settings_file),
-            "SCREENSHOT": str(ARTIFACTS / "vscode-ghost-text.png"), "PLAYWRIGHT": str(PLAYWRIGHT),
-            "SERVER_LOG": str(log)})
-        outcome = json.loads(result.read_text())
+        subprocess.run([self.node, str(DRIVER)], timeout=400, capture_output=True, env={
+            **self.env, "URL": f"http://127.0.0.1:{self.port}", "WORKSPACE": str(self.workspace),
+            "FILE_NAME": "example.py", "RESULT": str(result), "SETTINGS": str(self.settings_file),
+            "SCREENSHOT": str(ARTIFACTS / screenshot), "PLAYWRIGHT": str(PLAYWRIGHT), **env})
+        return json.loads(result.read_text())
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def test_ghost_text_in_real_vscode_is_accepted_saved_and_settings_reach_the_server(tmp_path):
+    log = tmp_path / "server.log"
+    vscode = CodeServer(tmp_path, {"tandem.server.python": sys.executable,
+                                   "tandem.server.args": ["-v", "--log-file", str(log)]})
+    try:
+        outcome = vscode.drive(tmp_path, "vscode-ghost-text.png", LINE="9", TYPE="return ", SERVER_LOG=str(log))
         assert outcome["error"] is None, outcome["error"]
         ghost = outcome["ghost"].replace("\xa0", " ")  # the DOM renders spaces as no-break spaces
         assert ghost.strip(), "VS Code showed no ghost text"
-        saved = (workspace / "example.py").read_text()
+        saved = (vscode.workspace / "example.py").read_text()
         typed_line = saved.splitlines()[9]  # the line opened below line 9 and typed into
         first = ghost.split("\n")[0]
         # Tab accepted what was shown, and the save put it on disk.
@@ -91,5 +104,36 @@ def test_ghost_text_in_real_vscode_is_accepted_saved_and_settings_reach_the_serv
         assert all(line.strip() in saved for line in ghost.split("\n")), (repr(ghost), saved)
         assert outcome["settingReached"], "a changed setting never reached the server"
     finally:
-        server.kill()
-        server.wait()
+        vscode.close()
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"tandem.server.python": "/nonexistent/python"}, "could not start the server"),
+    ({"tandem.server.address": "127.0.0.1:1"}, "nobody listens on 127.0.0.1:1"),
+], ids=["wrong-interpreter", "dead-tcp-address"])
+def test_a_misconfigured_server_is_reported_once_without_a_restart_loop(tmp_path, settings, expected):
+    vscode = CodeServer(tmp_path, settings)
+    try:
+        outcome = vscode.drive(tmp_path, f"vscode-{next(iter(settings)).rsplit('.', 1)[1]}.png",
+                               MODE="notification", EXPECT=expected, SETTLE_MS="8000")
+        assert outcome["error"] is None, outcome["error"]
+        ours = [n for n in outcome["notifications"] if expected in n]
+        assert len(ours) == 1, outcome["notifications"]  # said once, not once per retry
+        assert "error" in outcome["status"] or "stopped" in outcome["status"], outcome["status"]
+    finally:
+        vscode.close()
+
+
+def test_a_server_that_keeps_crashing_is_restarted_three_times_then_left_down(tmp_path):
+    crashy = tmp_path / "crashy-python"  # the real server, killed 6 s after every start
+    crashy.write_text(f"#!/bin/sh\nexec timeout 6 {sys.executable} \"$@\"\n")
+    crashy.chmod(0o755)
+    vscode = CodeServer(tmp_path, {"tandem.server.python": str(crashy)})
+    try:
+        outcome = vscode.drive(tmp_path, "vscode-crashing.png", MODE="notification",
+                               EXPECT="not restarting it", SETTLE_MS="8000")
+        assert outcome["error"] is None, outcome["error"]
+        assert any("stopped 4 times" in n for n in outcome["notifications"]), outcome["notifications"]
+        assert "stopped" in outcome["status"] or "error" in outcome["status"], outcome["status"]
+    finally:
+        vscode.close()

@@ -1,7 +1,8 @@
 // Drives real VS Code (code-server in headless Chromium): open a Python file, type,
 // wait for Tandem's ghost text, accept it with Tab, save, then change a setting
 // and wait until the server's log shows it arrived.
-// Writes {ghost, settingReached, error} as JSON to $RESULT, and a screenshot.
+// Writes {ghost, settingReached, error} as JSON to $RESULT, and a screenshot. MODE=notification
+// instead waits for a message containing $EXPECT (a misconfigured server).
 const { chromium } = await import(process.env.PLAYWRIGHT);
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -31,6 +32,17 @@ try {
   await page.waitForTimeout(1000);
   await page.keyboard.press('Enter');
   await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+  if (env.MODE === 'notification') {
+    // A misconfigured server: wait for the message about it, and read the status bar.
+    const toast = page.locator('.notification-list-item-message', { hasText: env.EXPECT }).first();
+    await toast.waitFor({ timeout: 60000 });
+    await page.waitForTimeout(Number(env.SETTLE_MS || 5000)); // any restart loop would show now
+    result.notifications = await page.$$eval('.notification-list-item-message', (n) => n.map((e) => e.textContent));
+    result.status = await page.locator('.statusbar-item', { hasText: 'Tandem' }).first().textContent();
+    await page.screenshot({ path: env.SCREENSHOT });
+    await finish(browser, null);
+    process.exit(0);
+  }
   // The extension's status-bar item says when the server has its models.
   await page.getByText('Tandem: ready').first().waitFor({ timeout: 120000 });
   await page.click('.monaco-editor .view-lines');
