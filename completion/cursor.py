@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
+
+from completion.brackets import statement_tail, unclosed_brackets
 
 
 @dataclass(frozen=True)
@@ -11,6 +15,12 @@ class CursorContext:
     suffix: str        # everything after the cursor
     line_prefix: str   # the cursor's line, left of the cursor
     line_suffix: str   # the cursor's line, right of the cursor (without the newline)
+
+    @cached_property
+    def open_brackets(self) -> str:
+        """The brackets the cursor's statement leaves open, innermost last: the decision
+        and the stop rule both read them, so the prefix is scanned once per request."""
+        return unclosed_brackets(statement_tail(self.prefix))
 
     @property
     def indent(self) -> str:
@@ -24,3 +34,21 @@ def cursor_context(text: str, offset: int) -> CursorContext:
     line_end = suffix.find("\n")
     line_suffix = suffix if line_end < 0 else suffix[:line_end]
     return CursorContext(prefix, suffix, prefix[line_start:], line_suffix.rstrip("\r"))
+
+
+def lines_after_first(text: str) -> Iterator[str]:
+    """The lines of `text` after its first, lazily (the suffix can be a whole file)."""
+    start = text.find("\n")
+    while start >= 0:
+        end = text.find("\n", start + 1)
+        yield text[start + 1:end if end >= 0 else len(text)]
+        start = end
+
+
+def lines_before_last(text: str) -> Iterator[str]:
+    """The lines of `text` before its last, newest first, lazily (the prefix, likewise)."""
+    end = text.rfind("\n")
+    while end >= 0:
+        start = text.rfind("\n", 0, end)
+        yield text[start + 1:end]
+        end = start

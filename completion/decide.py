@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from completion.brackets import open_quote, statement_tail, unclosed_brackets
-from completion.cursor import CursorContext
+from completion.brackets import open_quote
+from completion.cursor import CursorContext, lines_after_first, lines_before_last
+from completion.indent import indent_width
 from completion.syntax import SyntaxAtCursor
 
 SINGLE_LINE = "single-line"
@@ -36,22 +37,17 @@ def _skip(reason: str) -> Decision:
 
 def _previous_code_line(prefix: str) -> str:
     """The last non-blank line before the cursor's line, without a trailing comment."""
-    lines = prefix.split("\n")[:-1]
-    for line in reversed(lines):
+    for line in lines_before_last(prefix):
         if line.strip():
             return re.sub(r"\s+#[^'\"]*$", "", line.rstrip("\r")).rstrip()
     return ""
 
 
 def _next_code_line(suffix: str) -> str | None:
-    for line in suffix.split("\n")[1:]:
+    for line in lines_after_first(suffix):
         if line.strip():
             return line.rstrip("\r")
     return None
-
-
-def _indent(line: str) -> int:
-    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(8))
 
 
 _BLOCK_HEADER = re.compile(r"(async\s+)?(def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
@@ -70,7 +66,7 @@ def opens_empty_block(context: CursorContext) -> bool:
     if not is_block_header(header):
         return False
     following = _next_code_line(context.suffix)
-    return following is None or _indent(following) <= _indent(header)
+    return following is None or indent_width(following) <= indent_width(header)
 
 
 def decide(context: CursorContext, syntax: SyntaxAtCursor, setting: str) -> Decision:
@@ -92,7 +88,7 @@ def decide(context: CursorContext, syntax: SyntaxAtCursor, setting: str) -> Deci
         return Decision(SINGLE_LINE, "multiline setting: never")
     if syntax.in_docstring:
         return Decision(SINGLE_LINE, "continuing a docstring")
-    inside_brackets = bool(unclosed_brackets(statement_tail(context.prefix)))
+    inside_brackets = bool(context.open_brackets)
     if context.line_prefix.strip():
         if is_block_header(context.line_prefix) and not right.strip() and not inside_brackets:
             return Decision(MULTI_LINE, "end of a block header: its body")

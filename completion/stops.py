@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from completion.brackets import first_unmatched_closer, statement_tail, unclosed_brackets
-from completion.cursor import CursorContext
+from completion.brackets import first_unmatched_closer
+from completion.cursor import CursorContext, lines_after_first
 from completion.decide import SINGLE_LINE, is_block_header
 from completion.indent import indent_width, same_line
 
@@ -20,24 +20,15 @@ from completion.indent import indent_width, same_line
 _DEFINITION = re.compile(r"(async\s+def|def|class)\s")
 
 
-def _lines_after_first(text: str):
-    """The lines of `text` after its first, lazily (the suffix can be a whole file)."""
-    start = text.find("\n")
-    while start >= 0:
-        end = text.find("\n", start + 1)
-        yield text[start + 1:end if end >= 0 else len(text)]
-        start = end
-
-
 class StopRule:
     def __init__(self, mode: str, context: CursorContext):
         self.mode = mode
         self.line_prefix = context.line_prefix
-        self.suffix_next_line = next((line.rstrip("\r") for line in _lines_after_first(context.suffix)
+        self.suffix_next_line = next((line.rstrip("\r") for line in lines_after_first(context.suffix)
                                       if line.strip()), None)
         # At the end of a `...:` header, the completion is its body: deeper than the header.
         self.after_header = is_block_header(context.line_prefix)
-        self.open_brackets = unclosed_brackets(statement_tail(context.prefix))
+        self.open_brackets = context.open_brackets
 
     def cut_point(self, text: str) -> int | None:
         """Index where `text` must end, if what has arrived already decides it."""

@@ -98,7 +98,9 @@ def _enclosing(tree: Tree, source: bytes, cursor: int) -> tuple[Header, ...]:
     line_start = source.rfind(b"\n", 0, cursor) + 1
     line = source[line_start:cursor]
     depth = len(line[: len(line) - len(line.lstrip(b" \t"))].expandtabs(4))
-    anchor = len(source[:cursor].rstrip())
+    anchor = cursor  # back over whitespace, without copying the prefix on every keystroke
+    while anchor > 0 and source[anchor - 1] in b" \t\r\n\f\v":
+        anchor -= 1
     node = tree.root_node.descendant_for_byte_range(max(anchor - 1, 0), anchor)
     headers = []
     for scope in _ancestors(node):

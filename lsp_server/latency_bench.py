@@ -32,7 +32,6 @@ STALE_GRACE = 0.005  # seconds
 @dataclass
 class Request:
     sent: float
-    version: int
     expected_type_through: str | None  # the rest of the shown suggestion, if the key matched it
     answered_at: float | None = None
     text: str = ""
@@ -87,10 +86,9 @@ async def type_function(client: TandemClient, uri: str, document: str, cursor: i
     client.open(uri, document)
     text, version, keystrokes, shown = document, 1, 0, ""
     pending: list[asyncio.Task] = []
-    state = {"version": version}
 
     async def ask(snapshot: str, offset: int, expected: str | None) -> None:
-        request = Request(time.perf_counter(), state["version"], expected)
+        request = Request(time.perf_counter(), expected)
         requests.append(request)
         items = await client.inline_completion(uri, *position(snapshot, offset))
         request.answered_at = time.perf_counter()
@@ -107,7 +105,6 @@ async def type_function(client: TandemClient, uri: str, document: str, cursor: i
         else:
             text, cursor = text[:cursor] + key + text[cursor:], cursor + 1
         version += 1
-        state["version"] = version
         now = time.perf_counter()
         for earlier in requests:
             if earlier.answered_at is None and earlier.superseded_at is None:
