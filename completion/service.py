@@ -56,6 +56,7 @@ class CompletionOptions:
     multiline: str = "auto"       # auto | always | never
     prompt_format: str = "auto"
     time_budget_ms: int = 0       # 0 = none; else generation stops then and shows whole lines
+    postprocess: bool = True      # False: the raw generation (no stop rules, no finish stage)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class CompletionService:
         draft_budget = self.prompt_budget(options, generator.draft_context_window)
         prompt = build_prompt(choice, window, draft_budget)
         rule = StopRule(decision.mode, context)
-        budget = TimeBudget(options.time_budget_ms, rule.should_stop)
+        budget = TimeBudget(options.time_budget_ms, rule.should_stop if options.postprocess else lambda text: False)
         lap("prompt")
         # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
         # or unsure model must not end the infill before its first token.
@@ -154,21 +155,23 @@ class CompletionService:
 
         stats = generation.stats
         stop_reason = STOP_TIME_BUDGET if budget.expired else stats.stop_reason
-        # Cut short (tokens or time), a block shows its whole lines only.
-        text = rule.finish(generation.text, stop_reason in ("max-tokens", STOP_TIME_BUDGET))
-        suggestion = postprocess(text, context, decision.mode == SINGLE_LINE, indent_unit(context.prefix[-8000:]),
-                                 rule.open_brackets)
-        text, guarded = suggestion.text, False
-        # Prose (a docstring or comment being continued) is not judged by the parser.
-        prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
-        if text and not prose:
-            replaced = len(context.line_suffix[:suggestion.replace_chars].encode("utf-8", "surrogatepass"))
-            text, guarded = guard(tree, source, cursor, replaced, text)
+        text, replace_chars, guarded = generation.text, 0, False
+        if options.postprocess:
+            # Cut short (tokens or time), a block shows its whole lines only.
+            text = rule.finish(text, stop_reason in ("max-tokens", STOP_TIME_BUDGET))
+            suggestion = postprocess(text, context, decision.mode == SINGLE_LINE,
+                                     indent_unit(context.prefix[-8000:]), rule.open_brackets)
+            text, replace_chars = suggestion.text, suggestion.replace_chars
+            # Prose (a docstring or comment being continued) is not judged by the parser.
+            prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
+            if text and not prose:
+                replaced = len(context.line_suffix[:replace_chars].encode("utf-8", "surrogatepass"))
+                text, guarded = guard(tree, source, cursor, replaced, text)
         lap("finish")
         return CompletionResult(
             text=text, mode=decision.mode, reason=decision.reason, prompt_format=prompt.format,
             prompt_tokens=len(prompt.ids), new_tokens=stats.new_tokens, stop_reason=stop_reason,
-            syntax_error=syntax.has_error, replace_chars=suggestion.replace_chars, drafted=stats.drafted,
+            syntax_error=syntax.has_error, replace_chars=replace_chars, drafted=stats.drafted,
             accepted=stats.accepted, target_passes=stats.target_passes,
             reused_prompt_tokens=getattr(stats, "reused_prompt_tokens", 0), snippets=window.snippets,
             guarded=guarded, warnings=(choice.warning,) if choice.warning else (), stage_ms=stage_ms,

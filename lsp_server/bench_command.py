@@ -7,6 +7,9 @@ import sys
 
 
 def run_bench(args: argparse.Namespace, settings: dict) -> int:
+    if args.suite == "eval":  # through its own server (or --direct): the models load there
+        from lsp_server.evaluation.command import run_eval
+        return run_eval(args, settings)
     if args.suite == "latency":  # the server under test loads the models itself
         import asyncio
         from pathlib import Path

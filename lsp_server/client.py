@@ -80,6 +80,9 @@ class TandemClient:
             types.VersionedTextDocumentIdentifier(uri=uri, version=version),
             [types.TextDocumentContentChangeWholeDocument(text=text)]))
 
+    def close(self, uri: str) -> None:
+        self.client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+
     def configure(self, settings: dict) -> None:
         self.client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"tandem": settings}))

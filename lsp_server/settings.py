@@ -39,6 +39,10 @@ class TandemSettings(BaseModel):
     context_tokens: int = Field(1024, ge=64, le=131072)
     debounce_ms: int = Field(0, ge=0, le=5000)
     time_budget_ms: int = Field(1000, ge=0, le=60000)
+    # Off shows the model's text as generated, up to its end token or maxNewTokens, with no
+    # stop rules, post-processing or syntax guard: the evaluation's ablation, not for daily use.
+    postprocess: bool = True
+    seed: int | None = Field(None, ge=0, description="sampling seed per request; empty = fresh randomness")
 
     @field_validator("prompt_format")
     @classmethod
@@ -64,12 +68,13 @@ class TandemSettings(BaseModel):
     def decoding_config(self) -> DecodingConfig:
         return DecodingConfig(draft_tokens=self.draft_tokens,
                               proposer="draft" if self.draft_source == "model" else self.draft_source,
-                              temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+                              temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
+                              seed=self.seed)
 
     def completion_options(self) -> CompletionOptions:
         return CompletionOptions(max_new_tokens=self.max_new_tokens, context_tokens=self.context_tokens,
                                  multiline=self.multiline, prompt_format=self.prompt_format,
-                                 time_budget_ms=self.time_budget_ms)
+                                 time_budget_ms=self.time_budget_ms, postprocess=self.postprocess)
 
 
 def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[TandemSettings, list[str]]:

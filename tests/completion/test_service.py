@@ -46,3 +46,12 @@ def test_a_time_budget_ends_a_block_at_its_last_whole_line():
     unlimited = CompletionService(FakeGenerator(continuation=gen.continuation)).complete(
         CompletionRequest(text, len("def f():\n    "), CompletionOptions(time_budget_ms=0)))
     assert unlimited.text == "a = 1\n    b = 2\n    c = 3\n    d = 4"
+
+
+def test_postprocess_off_returns_the_generation_as_it_came():
+    continuation = "y = x * 2\n    return y\nprint(1)\n"
+    result, _ = complete("def f(x):\n    |\n", "|", continuation, postprocess=False)
+    assert result.text == continuation  # no dedent stop, no trimming, no guard
+    assert result.stop_reason == "eos" and result.replace_chars == 0
+    result, _ = complete("x = foo(|)\n", "|", "a, b)\nnext()", postprocess=False)
+    assert result.text == "a, b)\nnext()"  # the auto-closed bracket is repeated: nothing fitted it

@@ -40,3 +40,13 @@ def test_draft_tokens_accepts_auto_or_a_small_number():
 def test_completion_options_are_plain_values():
     options = parse_settings({"maxNewTokens": 20, "contextTokens": 512})[0].completion_options()
     assert options == CompletionOptions(max_new_tokens=20, context_tokens=512, time_budget_ms=1000)
+
+
+def test_seed_and_postprocess_reach_the_lower_layers():
+    settings, problems = parse_settings({"seed": 7, "postprocess": False})
+    assert problems == []
+    assert settings.decoding_config().seed == 7 and settings.completion_options().postprocess is False
+    settings, problems = parse_settings({"seed": None}, settings)
+    assert problems == [] and settings.decoding_config().seed is None
+    settings, problems = parse_settings({"seed": -1}, settings)
+    assert len(problems) == 1 and "tandem.seed" in problems[0] and settings.seed is None

@@ -15,7 +15,7 @@ M.defaults = {
   filetypes = { 'python' },
   -- The `tandem` settings section (see the README): draftModel, targetModel, device,
   -- dtype, promptFormat, maxNewTokens, draftTokens, draftSource, temperature, topK, topP,
-  -- multiline, contextTokens, debounceMs, timeBudgetMs.
+  -- multiline, contextTokens, debounceMs, timeBudgetMs, seed, postprocess.
   settings = {},
   -- Insert-mode keys; false to map nothing. Unused keys fall through to their default.
   keymaps = { accept = '<Tab>', accept_line = '<C-l>' },

@@ -1,0 +1,1 @@
+"""`tandem bench eval`: HumanEval-based infilling through the real server (see README)."""

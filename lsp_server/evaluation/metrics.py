@@ -1,0 +1,96 @@
+"""Aggregate scores per (configuration, task set): quality, length, latency and decoding
+statistics, with speed relative to the target alone on the same tasks in the same run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lsp_server.evaluation.configs import SPECULATIVE, TARGET
+from lsp_server.evaluation.scoring import Score
+from lsp_server.stats import percentile
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Row:
+    config: str
+    task_set: str
+    tasks: int
+    answered: float           # share of requests with a non-empty suggestion
+    pass_at_1: float
+    exact_match: float
+    syntax_valid: float
+    duplicates_suffix: float
+    mean_chars: float         # mean suggestion length (answered ones)
+    latency_p50: float | None
+    latency_p95: float | None
+    acceptance: float | None  # accepted / drafted
+    tokens_per_pass: float | None
+    tokens_per_second: float | None  # new tokens / generate-stage seconds
+    speedup: float | None = None     # tokens_per_second over the target alone's, same tasks
+    errors: int = 0
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def summarise(config: str, task_set: str, scores: list[Score]) -> Row:
+    attempts = [s.attempt for s in scores]
+    answered = [a for a in attempts if a.text]
+    latencies = sorted(a.latency_ms for a in attempts if not a.error)
+    count = len(scores) or 1
+    new_tokens = sum(a.new_tokens for a in attempts)
+    return Row(
+        config, task_set, len(scores), len(answered) / count,
+        sum(s.passed for s in scores) / count, sum(s.exact for s in scores) / count,
+        sum(s.syntax_valid for s in scores) / count, sum(s.duplicates_suffix for s in scores) / count,
+        sum(len(a.text) for a in answered) / len(answered) if answered else 0.0,
+        percentile(latencies, 50), percentile(latencies, 95),
+        _ratio(sum(a.accepted for a in attempts), sum(a.drafted for a in attempts)),
+        _ratio(new_tokens, sum(a.target_passes for a in attempts)),
+        _ratio(new_tokens, sum(a.generate_ms for a in attempts) / 1000),
+        errors=sum(bool(a.error) for a in attempts))
+
+
+def table(scores: list[Score], configs: list[str], task_sets: list[str]) -> list[Row]:
+    """One row per configuration and task set, plus each configuration over all sets."""
+    rows = []
+    for task_set in [*task_sets, ALL]:
+        baseline = None
+        for config in configs:
+            chosen = [s for s in scores if s.attempt.config == config
+                      and (task_set == ALL or s.attempt.task.task_set == task_set)]
+            row = summarise(config, task_set, chosen)
+            if config == TARGET:
+                baseline = row.tokens_per_second
+            if baseline and row.tokens_per_second:
+                row = replace(row, speedup=row.tokens_per_second / baseline)
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Lossless:
+    """Greedy speculative decoding against the target alone, task by task."""
+    compared: int
+    identical: int
+    pass_target: int
+    pass_speculative: int
+    differing: tuple[str, ...]  # task names whose suggestions differ
+
+    @property
+    def holds(self) -> bool:
+        return self.compared > 0 and self.identical == self.compared and self.pass_target == self.pass_speculative
+
+
+def lossless(scores: list[Score]) -> Lossless | None:
+    by_config = {c: {s.attempt.task.name: s for s in scores if s.attempt.config == c} for c in (TARGET, SPECULATIVE)}
+    common = sorted(set(by_config[TARGET]) & set(by_config[SPECULATIVE]))
+    if not common:
+        return None
+    target, speculative = by_config[TARGET], by_config[SPECULATIVE]
+    differing = tuple(name for name in common if target[name].attempt.text != speculative[name].attempt.text)
+    return Lossless(len(common), len(common) - len(differing), sum(target[n].passed for n in common),
+                    sum(speculative[n].passed for n in common), differing)

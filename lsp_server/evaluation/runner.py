@@ -1,0 +1,151 @@
+"""Run every task under every configuration: through the real server over stdio (what an
+editor does: didOpen, textDocument/inlineCompletion, didClose), or `direct`, calling the
+completion service in this process without LSP.
+
+Configurations run one after another over all tasks, so each request follows a request
+for another task in every configuration alike (the server reuses the previous prompt's KV).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass
+
+from lsp_server.client import TandemClient
+from lsp_server.evaluation.configs import EvalConfig
+from lsp_server.evaluation.tasks import EvalTask
+from lsp_server.positions import offset_at, position_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    config: str
+    task: EvalTask
+    text: str = ""            # the suggestion as the editor would insert it
+    replace_chars: int = 0    # code points right of the cursor it replaces
+    latency_ms: float = 0.0   # request → answer, as the client sees it
+    generate_ms: float = 0.0  # the server's generate stage (prefill + decode)
+    new_tokens: int = 0
+    drafted: int = 0
+    accepted: int = 0
+    target_passes: int = 0
+    mode: str = ""
+    stop_reason: str = ""
+    error: str = ""           # a failed request: scored, never fatal
+
+
+def _uri(config: str, task: EvalTask) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", task.problem.task_id)  # HumanEval/0 → HumanEval-0
+    return f"file:///tandem-eval/{config}/{task.task_set}/{name}.py"
+
+
+def _progress(config: EvalConfig, done: int, total: int, started: float) -> None:
+    if done == total or done % 20 == 0:
+        print(f"  {config.name:<13} {done:>4}/{total}  {time.perf_counter() - started:6.1f} s", file=sys.stderr)
+
+
+async def run_over_lsp(tasks: list[EvalTask], configs: list[EvalConfig], server_args: list[str],
+                       shared_settings: dict) -> tuple[list[Attempt], dict]:
+    """All attempts, and the server's `tandem/status` (models, device, dtype) at the end."""
+    client = TandemClient(server_args)
+    await client.start({**shared_settings, **configs[0].settings})
+    attempts = []
+    try:
+        status = await _loaded(client)
+        if status["state"] != "ready":
+            raise RuntimeError(f"the server could not load the models: {status.get('error')}")
+        for config in configs:
+            client.configure({**shared_settings, **config.settings})
+            started = time.perf_counter()
+            for done, task in enumerate(tasks, 1):
+                attempts.append(await _attempt_over_lsp(client, config.name, task))
+                _progress(config, done, len(tasks), started)
+    finally:
+        await client.stop()
+    return attempts, status
+
+
+async def _loaded(client: TandemClient, poll_seconds: float = 0.2) -> dict:
+    """The server's status once its models are loaded (or failed to load)."""
+    while (status := await client.status())["state"] == "loading":
+        await asyncio.sleep(poll_seconds)
+    return status
+
+
+async def _attempt_over_lsp(client: TandemClient, config: str, task: EvalTask) -> Attempt:
+    uri, document, cursor = _uri(config, task), task.document, len(task.prefix)
+    before = (await client.status())["stats"]["requests"]
+    client.open(uri, document)
+    started = time.perf_counter()
+    try:
+        items = await client.inline_completion(uri, *position_of(document, cursor))
+    except Exception as error:  # an LSP error for one request is a failed attempt
+        return Attempt(config, task, error=f"{type(error).__name__}: {error}")
+    finally:
+        client.close(uri)
+    latency_ms = (time.perf_counter() - started) * 1000
+    stats = (await client.status())["stats"]
+    last = stats["last"] if stats["requests"] == before + 1 and stats["last"] else {}
+    text, replace_chars = "", 0
+    if items:
+        item, end = items[0], items[0].range.end if items[0].range else None
+        text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+        replace_chars = offset_at(document, end.line, end.character) - cursor if end else 0
+    return Attempt(config, task, text, replace_chars, latency_ms, last.get("stageMs", {}).get("generate", 0.0),
+                   last.get("newTokens", 0), last.get("drafted", 0), last.get("accepted", 0),
+                   last.get("targetPasses", 0), last.get("mode", ""), last.get("stopReason", ""))
+
+
+def run_direct(tasks: list[EvalTask], configs: list[EvalConfig], spec, shared_settings: dict) -> tuple[list[Attempt], dict]:
+    """The same attempts through the completion service in this process, without LSP."""
+    from completion.service import CompletionService
+    from lsp_server.model_host import READY, load_pair
+
+    outcome = load_pair(spec)
+    if outcome.state != READY:
+        raise RuntimeError(f"the models are not usable: {outcome.message}")
+    pair = outcome.pair
+    attempts = run_service(CompletionService(pair), lambda decoding: setattr(pair, "decoding", decoding),
+                           tasks, configs, shared_settings)
+    return attempts, {"state": READY, "models": pair.describe()}
+
+
+def run_service(service, set_decoding, tasks: list[EvalTask], configs: list[EvalConfig],
+                shared_settings: dict) -> list[Attempt]:
+    """Every task under every configuration through `service` (a CompletionService);
+    `set_decoding` hands each configuration's DecodingConfig to its models."""
+    from completion.service import CompletionRequest
+    from lsp_server.settings import parse_settings
+
+    attempts = []
+    for config in configs:
+        settings, problems = parse_settings({**shared_settings, **config.settings})
+        if problems:
+            raise ValueError("; ".join(problems))
+        set_decoding(settings.decoding_config())
+        options = settings.completion_options()
+        started = time.perf_counter()
+        for done, task in enumerate(tasks, 1):
+            request = CompletionRequest(task.document, len(task.prefix), options, _uri(config.name, task))
+            attempts.append(_attempt_direct(service, config.name, task, request))
+            _progress(config, done, len(tasks), started)
+    return attempts
+
+
+def _attempt_direct(service, config: str, task: EvalTask, request) -> Attempt:
+    started = time.perf_counter()
+    try:
+        result = service.complete(request)
+    except Exception as error:  # a failing generation is scored, not fatal
+        log.exception("%s failed under %s", task.name, config)
+        return Attempt(config, task, error=f"{type(error).__name__}: {error}")
+    latency_ms = (time.perf_counter() - started) * 1000
+    return Attempt(config, task, result.text, result.replace_chars, latency_ms, result.stage_ms.get("generate", 0.0),
+                   result.new_tokens, result.drafted, result.accepted, result.target_passes, result.mode,
+                   result.stop_reason)

@@ -1,0 +1,91 @@
+"""Scoring applies a suggestion as the editor would and never crashes on what a model says;
+metrics aggregate it with speed measured against the target alone."""
+
+import pytest
+
+from completion.service import CompletionService
+from lsp_server.evaluation.configs import SPECULATIVE, TARGET, eval_configs
+from lsp_server.evaluation.metrics import ALL, lossless, table
+from lsp_server.evaluation.runner import Attempt, run_service
+from lsp_server.evaluation.sandbox import BLOCKED, FAILED, TIMED_OUT
+from lsp_server.evaluation.scoring import completed_program, duplicates_suffix, score, score_all
+from lsp_server.evaluation.tasks import build_task_sets, default_data_path, load_problems
+from tests.completion.fakes import FakeGenerator
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return build_task_sets(load_problems(default_data_path())[:2], seed=0)
+
+
+def by_name(tasks, name):
+    return next(t for t in tasks if t.name == name)
+
+
+def test_the_reference_hole_scores_as_a_pass_and_exact_match(tasks):
+    for task in tasks:
+        result = score(Attempt(SPECULATIVE, task, task.hole), timeout=5)
+        assert result.passed and result.exact and result.syntax_valid and not result.duplicates_suffix, task.name
+
+
+def test_a_suggestion_replacing_the_line_tail_is_applied_like_the_editor(tasks):
+    task = by_name(tasks, "random-span/HumanEval/0")
+    tail = task.suffix.split("\n")[0]
+    attempt = Attempt(SPECULATIVE, task, task.hole + tail, replace_chars=len(tail))
+    assert completed_program(attempt) == task.problem.program
+    assert score(attempt, timeout=5).exact
+
+
+@pytest.mark.parametrize("text, status", [
+    ("", FAILED),                                   # nothing
+    ("\x00\ufffd)))]] def def \udcff", FAILED),     # garbage, a lone surrogate included
+    ("while True:\n        pass", TIMED_OUT),       # loops forever when executed
+    ("import socket; socket.socket()", BLOCKED),
+])
+def test_what_a_model_may_say_is_scored_never_raised(tasks, text, status):
+    task = by_name(tasks, "continuation/HumanEval/0")  # the body runs when the tests call it
+    result = score(Attempt(SPECULATIVE, task, text), timeout=1)
+    assert result.outcome.status == status and not result.passed and not result.exact
+
+
+def test_suffix_duplication():
+    assert duplicates_suffix("x = f(a)", ")\n")
+    assert not duplicates_suffix("x = f(a", ")\n")
+    assert duplicates_suffix("a = 1\n    return a", "\n    return a\n")
+    assert not duplicates_suffix("a = 1", "\n    return a\n")
+    assert duplicates_suffix("return a", "\n\n    return a\n")
+    assert not duplicates_suffix("", "anything")
+
+
+def test_speed_is_relative_to_the_target_alone_and_losslessness_is_checked(tasks):
+    task = tasks[0]
+    attempts = [Attempt(TARGET, task, task.hole, new_tokens=40, generate_ms=400, target_passes=40, latency_ms=410),
+                Attempt(SPECULATIVE, task, task.hole, new_tokens=40, generate_ms=200, drafted=30, accepted=20,
+                        target_passes=20, latency_ms=210)]
+    scores = score_all(attempts, timeout=5)
+    rows = {(r.config, r.task_set): r for r in table(scores, [TARGET, SPECULATIVE], ["single-line"])}
+    speculative = rows[(SPECULATIVE, "single-line")]
+    assert speculative.speedup == pytest.approx(2.0) and speculative.acceptance == pytest.approx(2 / 3)
+    assert speculative.tokens_per_pass == pytest.approx(2.0) and speculative.pass_at_1 == 1.0
+    assert rows[(SPECULATIVE, ALL)].latency_p50 == 210
+    assert lossless(scores).holds
+    different = score_all([attempts[0], Attempt(SPECULATIVE, task, task.hole + " ")], timeout=5)
+    check = lossless(different)
+    assert not check.holds and check.differing == (task.name,)
+
+
+def test_the_direct_runner_scores_a_model_that_emits_garbage_nothing_or_fails(tasks):
+    chosen = [by_name(tasks, "single-line/HumanEval/0"), by_name(tasks, "continuation/HumanEval/1")]
+    configs = eval_configs(seed=0)[:2]
+    for generator in (FakeGenerator(continuation="\x00)))\udcff(((:::\n\n\tdef"), FakeGenerator(continuation="")):
+        attempts = run_service(CompletionService(generator), lambda decoding: None, chosen, configs, {})
+        assert len(attempts) == 4 and not any(a.error for a in attempts)
+        assert not any(s.passed for s in score_all(attempts, timeout=5))
+
+    class Broken(FakeGenerator):
+        def generate(self, *args, **kwargs):
+            raise RuntimeError("out of memory")
+
+    attempts = run_service(CompletionService(Broken()), lambda decoding: None, chosen, configs, {})
+    assert all(a.error == "RuntimeError: out of memory" and a.text == "" for a in attempts)
+    assert not any(s.passed for s in score_all(attempts, timeout=5))
