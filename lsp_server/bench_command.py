@@ -7,6 +7,9 @@ import sys
 
 
 def run_bench(args: argparse.Namespace, settings: dict) -> int:
+    if args.suite == "gpu":  # random weights with the real shapes: no checkpoints needed
+        from models.benchmarks.gpu import main
+        return main(settings.get("dtype") or "bfloat16")
     if args.suite == "eval":  # through its own server (or --direct): the models load there
         from lsp_server.evaluation.command import run_eval
         return run_eval(args, settings)
@@ -18,7 +21,8 @@ def run_bench(args: argparse.Namespace, settings: dict) -> int:
         server_args = [arg for option, value in (("--draft-model", settings.get("draftModel")),
                                                  ("--target-model", settings.get("targetModel")),
                                                  ("--device", settings.get("device")),
-                                                 ("--dtype", settings.get("dtype"))) if value
+                                                 ("--dtype", settings.get("dtype")),
+                                                 ("--engine", settings.get("engine"))) if value
                        for arg in (option, value)]
         return asyncio.run(run(server_args, {}, args.functions, args.seed, Path(args.png)))
     import torch
@@ -32,7 +36,7 @@ def run_bench(args: argparse.Namespace, settings: dict) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""),
-                    settings.get("device", "auto"), settings.get("dtype", "float32"))
+                    settings.get("device", "auto"), settings.get("dtype", "float32"), settings.get("engine", "auto"))
     try:
         pair = ModelPair.load(spec)
     except ModelError as error:

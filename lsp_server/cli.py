@@ -21,6 +21,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--target-model", default=None, metavar="DIR")
     group.add_argument("--device", default=None)
     group.add_argument("--dtype", default=None)
+    group.add_argument("--engine", default=None, choices=["auto", "transformers", "static", "onnx"])
     group.add_argument("--max-new-tokens", type=int, default=None)
     group.add_argument("--context-tokens", type=int, default=None)
     group.add_argument("--multiline", default=None, choices=["auto", "always", "never"])
@@ -29,7 +30,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 def _settings_from(args: argparse.Namespace) -> dict:
     names = {"draft_model": "draftModel", "target_model": "targetModel", "device": "device",
-             "dtype": "dtype", "max_new_tokens": "maxNewTokens", "context_tokens": "contextTokens",
+             "dtype": "dtype", "engine": "engine", "max_new_tokens": "maxNewTokens", "context_tokens": "contextTokens",
              "multiline": "multiline", "prompt_format": "promptFormat"}
     return {wire: getattr(args, name) for name, wire in names.items() if getattr(args, name) is not None}
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(complete)
 
     bench = commands.add_parser("bench", help="benchmarks that print tables")
-    bench.add_argument("suite", choices=["engine", "context", "latency", "eval"])
+    bench.add_argument("suite", choices=["engine", "context", "latency", "eval", "gpu"])
     bench.add_argument("--prompts", type=int, default=20, help="held-out prompts to decode")
     bench.add_argument("--new-tokens", type=int, default=64)
     bench.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")

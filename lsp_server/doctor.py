@@ -24,19 +24,30 @@ def run_doctor(settings: dict) -> int:
           or "none")
     mps = getattr(torch.backends, "mps", None)
     _line("mps", "available" if mps is not None and mps.is_available() else "not available")
-    if importlib.util.find_spec("onnxruntime"):
+    from models.acceleration import planned_engine
+    from models.errors import DeviceError
+    from models.onnx_backend import NPU_PROVIDER, available_providers, choose_providers
+
+    providers = available_providers()
+    if providers:
         import onnxruntime
-        providers = onnxruntime.get_available_providers()
-        npu = "VitisAIExecutionProvider" in providers
         _line("onnxruntime", f"{onnxruntime.__version__}: {', '.join(providers)}"
-              + ("" if npu else " (no VitisAI provider: the Ryzen AI NPU is not usable)"))
+              + ("" if NPU_PROVIDER in providers else f" (no {NPU_PROVIDER}: the Ryzen AI NPU is not usable)"))
     else:
-        _line("onnxruntime", "not installed (needed only for the Ryzen AI NPU)")
+        _line("onnxruntime", "not installed (needed for engine onnx and the Ryzen AI NPU: "
+              "pip install 'tandem-code[onnx]', or AMD's Ryzen AI software for the NPU)")
     ok = True
+    device, engine = settings.get("device", "auto"), settings.get("engine", "auto")
     try:
-        placement = resolve_placement(settings.get("device", "auto"), settings.get("dtype", "auto"))
+        if device == "npu" or engine == "onnx":
+            chosen, why = choose_providers(device)
+            _line("onnx providers", f"{', '.join(chosen)} ({why})")
+        placement = resolve_placement("cpu" if device == "npu" else device, settings.get("dtype", "auto"))
         _line("placement", f"{placement.device} / {str(placement.dtype).removeprefix('torch.')} ({placement.reason})")
-    except ModelError as error:
+        planned = "onnx" if device == "npu" else planned_engine(engine, placement.device.type)
+        _line("engine", f"{planned} (setting engine={engine}; auto = static caches and the draft's CUDA "
+                        "graphs on a GPU, transformers on a CPU)")
+    except (ModelError, DeviceError) as error:
         ok = False
         _line("placement", f"unusable: {error}")
     draft, target = resolve_model_dirs(settings.get("draftModel", ""), settings.get("targetModel", ""))

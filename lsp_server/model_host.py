@@ -31,11 +31,11 @@ def load_pair(spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> Lo
     try:
         pair = ModelPair.load(spec, decoding)
         pair.warm_up()
-        return LoadOutcome(READY, pair=pair)
+        return LoadOutcome(READY, "; ".join(pair.warnings) or None, pair=pair)
     except DeviceError as error:
         if spec.device == "auto":
             return LoadOutcome(FAILED, str(error))
-        fallback = PairSpec(spec.draft, spec.target, "auto", spec.dtype)
+        fallback = PairSpec(spec.draft, spec.target, "auto", spec.dtype, spec.engine)
         outcome = load_pair(fallback, decoding)
         if outcome.state == READY:
             outcome.message = f"{error}. Using {outcome.pair.target.placement.device} instead."

@@ -75,7 +75,7 @@ class TandemServer(LanguageServer):
     # -- settings and models ------------------------------------------------------------
     def pair_spec(self) -> PairSpec:
         s = self.settings
-        return PairSpec(s.draft_model, s.target_model, s.device, s.dtype)
+        return PairSpec(s.draft_model, s.target_model, s.device, s.dtype, s.engine)
 
     def apply_settings(self, raw: object) -> bool:
         """Take new settings; True when the models must be reloaded."""

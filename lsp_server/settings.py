@@ -28,6 +28,7 @@ class TandemSettings(BaseModel):
     target_model: str = Field("", description="Target checkpoint directory; empty = embedded target")
     device: str = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    engine: Literal["auto", "transformers", "static", "onnx"] = "auto"
     prompt_format: str = "auto"
     max_new_tokens: int = Field(64, ge=1, le=2048)
     draft_tokens: int | Literal["auto"] = "auto"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from transformers import DynamicCache
 
 
-def new_cache(model) -> DynamicCache:
+def new_cache(model):
+    """A fresh cache: the model's own preallocated one if it has one (StaticLlama)."""
+    if hasattr(model, "new_cache"):
+        return model.new_cache()
     return DynamicCache(config=model.config)
 
 

@@ -4,6 +4,7 @@ and what is wrong with it."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -67,10 +68,12 @@ def load_checkpoint(role: str, path: Path, placement: Placement) -> LoadedModel:
             path, local_files_only=True, use_safetensors=True, trust_remote_code=False,
             dtype=placement.dtype,
         )
+        model.to(placement.device).eval()
     except Exception as error:  # any failure here means the directory is not a usable model
+        if _out_of_memory(error):
+            raise ModelLoadError(out_of_memory_message(role, path, placement)) from error
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelLoadError(f"{role} model in '{path}' failed to load: {first_line}") from error
-    model.to(placement.device).eval()
     config = model.config
     context = getattr(config, "max_position_embeddings", None) or tokenizer.model_max_length
     loaded = LoadedModel(
@@ -81,6 +84,43 @@ def load_checkpoint(role: str, path: Path, placement: Placement) -> LoadedModel:
     log.info("loaded %s model %s (%d ids, context %d) on %s/%s in %.2fs", role, path, loaded.vocab_size,
              loaded.context_window, placement.device, placement.dtype, loaded.load_seconds)
     return loaded
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(error).lower()
+
+
+BYTES_PER_PARAMETER = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+def weights_bytes(path: Path, dtype: torch.dtype) -> int:
+    """The weights' size once loaded in `dtype`: the safetensors files rescaled from the
+    dtype they were saved in (config.json says which)."""
+    stored_bytes = sum(f.stat().st_size for f in path.glob("*.safetensors"))
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    stored = BYTES_PER_PARAMETER.get(str(config.get("dtype") or config.get("torch_dtype") or "float32"), 4)
+    return stored_bytes * BYTES_PER_PARAMETER.get(str(dtype).removeprefix("torch."), 4) // stored
+
+
+def free_bytes(device: torch.device) -> int | None:
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+def out_of_memory_message(role: str, path: Path, placement: Placement) -> str:
+    needed = weights_bytes(path, placement.dtype) / 2**30
+    free = free_bytes(placement.device)
+    room = f"; {free / 2**30:.1f} GiB free there now" if free is not None else ""
+    return (f"{role} model in '{path}' does not fit in memory on {placement.device}: its weights need about "
+            f"{needed:.1f} GiB in {str(placement.dtype).removeprefix('torch.')}, plus the KV cache{room}. "
+            "Use a smaller dtype (bfloat16/float16), another device, or a smaller model")
 
 
 def check_tokenizers_match(draft: LoadedModel, target: LoadedModel) -> None:

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
+from models.acceleration import Engine, accelerate
 from models.adaptive import AdaptiveDraftLength, FixedDraftLength
 from models.devices import resolve_placement
+from models.onnx_backend import choose_providers
 from models.embedded import resolve_model_dirs
 from models.generation import Generation
 from models.loading import LoadedModel, check_tokenizers_match, load_checkpoint
@@ -32,6 +34,7 @@ class PairSpec:
     target: str = ""
     device: str = "auto"
     dtype: str = "auto"
+    engine: str = "auto"  # auto | transformers | static | onnx: see models/acceleration.py
 
 
 PROPOSERS = ("draft", "lookup", "combined")
@@ -54,6 +57,7 @@ class ModelPair:
     def __init__(self, draft: LoadedModel, target: LoadedModel, decoding: DecodingConfig = DecodingConfig()):
         self.draft, self.target = draft, target
         self.decoding = decoding
+        self.engines: dict[str, Engine] = {}  # how each model runs, when load() chose it
         # Acceptance and cost estimates carry over from request to request, and so do both
         # models' KV caches: the next prompt prefills only what it adds.
         self.adaptive = AdaptiveDraftLength(k_max=decoding.max_draft_tokens)
@@ -68,12 +72,26 @@ class ModelPair:
 
     @classmethod
     def load(cls, spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> "ModelPair":
-        placement = resolve_placement(spec.device, spec.dtype)
+        # The NPU is reached through ONNX Runtime only; its provider is checked before loading.
+        engine = "onnx" if spec.device == "npu" else spec.engine
+        providers = choose_providers(spec.device) if engine == "onnx" else None
+        placement = resolve_placement("cpu" if spec.device == "npu" else spec.device, spec.dtype)
         draft_dir, target_dir = resolve_model_dirs(spec.draft, spec.target)
         target = load_checkpoint("target", target_dir, placement)
         draft = load_checkpoint("draft", draft_dir, placement)
         check_tokenizers_match(draft, target)
-        return cls(draft, target, decoding)
+        # The target's verify passes vary in length, so only the draft's loop is graphed.
+        engines = {"target": accelerate(target, engine, graphs=False, providers=providers),
+                   "draft": accelerate(draft, engine, providers=providers)}
+        pair = cls(draft, target, decoding)
+        pair.engines = engines
+        return pair
+
+    @property
+    def warnings(self) -> list[str]:
+        """For the user: engines asked for that could not run a model."""
+        return [f"{role} model: {engine.reason}; running on transformers" for role, engine in self.engines.items()
+                if engine.fell_back]
 
     @property
     def context_window(self) -> int:
@@ -156,7 +174,9 @@ class ModelPair:
 
     def describe(self) -> dict:
         def one(model: LoadedModel) -> dict:
+            engine = self.engines.get(model.role)
             return {"path": str(model.path), "vocabSize": model.vocab_size,
+                    "engine": engine.describe() if engine else "transformers",
                     "contextWindow": model.context_window,
                     "parameters": sum(p.numel() for p in model.model.parameters()),
                     "loadSeconds": round(model.load_seconds, 3)}

@@ -88,6 +88,12 @@ class DraftModelProposer:
             rollback(self._cache, prompt_length + keep)
             self._forward((self.prompt_ids + emitted)[prompt_length + keep:])
             self.fed = list(emitted)
+        graphed = getattr(self.model, "graphed", None)
+        if graphed is not None and self.params.greedy and k <= graphed.max_k:
+            tokens, self._logits = graphed.run(self._logits, k)  # the loop on the device, one sync
+            self.fed.extend(tokens[:-1])
+            finished = time.perf_counter()
+            return Proposal(tokens, None, finished - started, k, finished - prefilled, "draft")
         tokens, dists = [], []
         for i in range(k):
             logits = pad_vocab(self._logits, self.target_vocab)

@@ -90,10 +90,11 @@ def _run(direct: bool, tasks, configs, shared: dict) -> tuple[list[Attempt], dic
     if direct:
         from models.pair import PairSpec
         spec = PairSpec(shared.get("draftModel", ""), shared.get("targetModel", ""), shared.get("device", "auto"),
-                        shared.get("dtype", "auto"))
+                        shared.get("dtype", "auto"), shared.get("engine", "auto"))
         return run_direct(tasks, configs, spec, shared)
     server_args = [arg for option, key in (("--draft-model", "draftModel"), ("--target-model", "targetModel"),
-                                           ("--device", "device"), ("--dtype", "dtype")) if shared.get(key)
+                                           ("--device", "device"), ("--dtype", "dtype"), ("--engine", "engine"))
+                   if shared.get(key)
                    for arg in (option, shared[key])]
     return asyncio.run(run_over_lsp(tasks, configs, server_args, shared))
 

@@ -154,3 +154,14 @@ def test_cuda_requested_without_a_gpu_falls_back_and_says_so():
         assert "Using cpu instead" in session.wait_message("sees no CUDA/ROCm device")
     finally:
         session.close()
+
+
+def test_npu_requested_without_amds_provider_falls_back_and_names_what_to_install():
+    session = ServerSession({"device": "npu"})
+    try:
+        status = session.wait_loaded()
+        assert status["state"] == "ready" and status["models"]["device"] == "cpu"
+        message = session.wait_message("VitisAIExecutionProvider")
+        assert "Ryzen AI software" in message and "Using cpu instead" in message
+    finally:
+        session.close()

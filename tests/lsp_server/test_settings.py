@@ -50,3 +50,10 @@ def test_seed_and_postprocess_reach_the_lower_layers():
     assert problems == [] and settings.decoding_config().seed is None
     settings, problems = parse_settings({"seed": -1}, settings)
     assert len(problems) == 1 and "tandem.seed" in problems[0] and settings.seed is None
+
+
+def test_engine_is_one_of_the_known_names():
+    settings, problems = parse_settings({"engine": "onnx"})
+    assert problems == [] and settings.engine == "onnx"
+    settings, problems = parse_settings({"engine": "tensorrt"}, settings)
+    assert len(problems) == 1 and "tandem.engine = 'tensorrt' is invalid" in problems[0] and settings.engine == "onnx"

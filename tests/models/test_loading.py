@@ -63,3 +63,17 @@ def test_draft_with_a_different_tokenizer_is_refused(tmp_path, tiny_pair):
     target = load_checkpoint("target", target_dir, CPU)
     with pytest.raises(TokenizerMismatchError, match=r"does not match the target's \(.*\): id \d+ is"):
         check_tokenizers_match(draft, target)
+
+
+def test_out_of_memory_on_load_names_the_model_and_the_memory_it_needs(monkeypatch, tiny_pair):
+    from transformers import AutoModelForCausalLM
+
+    def too_big(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 13.50 GiB")
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", too_big)
+    with pytest.raises(ModelLoadError) as error:
+        load_checkpoint("target", tiny_pair[1], resolve_placement("cpu", "float32"))
+    message = str(error.value)
+    assert f"target model in '{tiny_pair[1]}' does not fit in memory on cpu" in message
+    assert "GiB in float32, plus the KV cache" in message and "GiB free there now" in message

@@ -14,7 +14,7 @@ M.defaults = {
   address = nil,
   filetypes = { 'python' },
   -- The `tandem` settings section (see the README): draftModel, targetModel, device,
-  -- dtype, promptFormat, maxNewTokens, draftTokens, draftSource, temperature, topK, topP,
+  -- dtype, engine, promptFormat, maxNewTokens, draftTokens, draftSource, temperature, topK, topP,
   -- multiline, contextTokens, debounceMs, timeBudgetMs, seed, postprocess.
   settings = {},
   -- Insert-mode keys; false to map nothing. Unused keys fall through to their default.

@@ -1,0 +1,82 @@
+"""Which engine runs a loaded model, and why.
+
+- `transformers`: transformers' own forward and DynamicCache (the CPU default: measured,
+  a preallocated cache gained nothing on a CPU, and this path is the reference).
+- `static`: StaticLlama over preallocated KV buffers (rollback by position); the GPU default.
+- `static+graphs`: the draft's greedy k-step loop captured as CUDA graphs on top (GPU draft).
+- `onnx`: exported to ONNX and run by ONNX Runtime (the Ryzen AI NPU's only route).
+
+The `engine` asked for is "auto" (static on CUDA/ROCm, transformers elsewhere), or one of
+the names above. A model an engine cannot run (not Llama-family, a failed export) stays
+on transformers, and the Engine says why, for the user.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from models.graphed_draft import GraphedDraft
+from models.loading import LoadedModel
+from models.onnx_backend import OnnxCausalLM
+from models.onnx_export import ExportError, export, export_path
+from models.static_llama import StaticLlama, supports
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "transformers", "static", "onnx")
+STATIC_WINDOW = 4096  # positions preallocated at most: CodeLlama's 16k would cost 8.6 GB of bf16 KV
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str             # transformers | static | static+graphs | onnx
+    reason: str
+    fell_back: bool = False  # the engine asked for could not run this model
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.reason})"
+
+
+def _fallback(loaded: LoadedModel, asked: str, reason: str) -> Engine:
+    log.warning("%s model: %s; running on transformers instead", loaded.role, reason)
+    return Engine("transformers", f"{asked} unavailable: {reason}", fell_back=True)
+
+
+def accelerate(loaded: LoadedModel, engine: str = "auto", graphs: bool | None = None,
+               providers: tuple[list[str], str] | None = None) -> Engine:
+    """Swap `loaded.model` for the engine's model. `graphs` (default: on CUDA) adds the
+    captured draft loop to `static`; `providers` (from onnx_backend.choose_providers) are
+    required for `onnx`."""
+    on_gpu = loaded.placement.device.type == "cuda"
+    if engine == "onnx":
+        return _onnx(loaded, providers or (["CPUExecutionProvider"], "the CPU's provider"))
+    if engine == "transformers" or (engine == "auto" and not on_gpu):
+        return Engine("transformers", "DynamicCache" + ("" if on_gpu else "; on a CPU the reference path"))
+    reason = supports(loaded.model)
+    if reason:
+        return _fallback(loaded, "static cache", reason)
+    static = StaticLlama(loaded.model, min(loaded.context_window, STATIC_WINDOW))
+    loaded.model, loaded.context_window = static, static.max_len
+    if graphs if graphs is not None else on_gpu:
+        static.graphed = GraphedDraft(static)
+        return Engine("static+graphs", f"{static.max_len} preallocated positions; greedy draft loop as "
+                                       f"{'CUDA graphs' if static.graphed.capture else 'one eager device loop'}")
+    return Engine("static", f"{static.max_len} preallocated positions, rollback by position")
+
+
+def _onnx(loaded: LoadedModel, providers: tuple[list[str], str]) -> Engine:
+    try:
+        path = export(loaded.model, export_path(loaded.path, loaded.placement.dtype))
+    except ExportError as error:
+        return _fallback(loaded, "ONNX Runtime", str(error))
+    parameters = sum(p.numel() for p in loaded.model.parameters())
+    loaded.model = OnnxCausalLM(path, loaded.model.config, providers[0], parameters)
+    return Engine("onnx", f"ONNX Runtime on {', '.join(loaded.model.providers)} ({providers[1]}); {path}")
+
+
+def planned_engine(engine: str, device_type: str) -> str:
+    """What `engine` becomes on a device of `device_type`, before anything is loaded."""
+    if engine != "auto":
+        return engine
+    return "static (draft: static+graphs)" if device_type == "cuda" else "transformers"

@@ -1,0 +1,94 @@
+"""The static-cache engine (the GPU path) is exact on the CPU: its logits match
+transformers' forward, and speculative decoding over it, with the draft's device loop,
+gives token for token the target's own greedy output."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from models.acceleration import accelerate
+from models.adaptive import AdaptiveDraftLength, FixedDraftLength
+from models.devices import resolve_placement
+from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
+from models.greedy import greedy_generate
+from models.loading import load_checkpoint
+from models.pair import ModelPair, PairSpec
+from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.speculative import speculative_generate
+from models.static_llama import StaticLlama
+from tests.models.test_speculative_greedy import NEW_TOKENS, _decode, prompts  # noqa: F401 (fixture)
+
+CPU32 = resolve_placement("cpu", "float32")
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """The embedded pair as transformers runs it (the `prompts` fixture reads its tokenizer)."""
+    return load_checkpoint("draft", EMBEDDED_DRAFT, CPU32), load_checkpoint("target", EMBEDDED_TARGET, CPU32)
+
+
+@pytest.fixture(scope="module")
+def static_pair():
+    """The same checkpoints on the static engine, the draft with its device loop."""
+    draft, target = load_checkpoint("draft", EMBEDDED_DRAFT, CPU32), load_checkpoint("target", EMBEDDED_TARGET, CPU32)
+    assert accelerate(target, "static", graphs=False).name == "static"
+    assert accelerate(draft, "static", graphs=True).name == "static+graphs"
+    return draft, target
+
+
+@torch.inference_mode()
+@pytest.mark.parametrize("kv_heads", [4, 2])  # plain multi-head and grouped-query attention
+def test_logits_match_transformers_prefill_chunks_rollback_and_device_step(kv_heads):
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=kv_heads,
+                                         max_position_embeddings=128)).eval()
+    static = StaticLlama(model)
+    ids = torch.randint(0, 300, (1, 40))
+    reference = model(input_ids=ids).logits
+    cache = static.new_cache()
+    torch.testing.assert_close(static(input_ids=ids[:, :25], cache=cache).logits, reference[:, :25])
+    torch.testing.assert_close(static(input_ids=ids[:, 25:31], cache=cache).logits, reference[:, 25:31])
+    cache.crop(-3)  # reject three: positions 28.. are rewritten
+    torch.testing.assert_close(static(input_ids=ids[:, 28:30], cache=cache).logits, reference[:, 28:30])
+    step = static.step(ids[:, 30:31], torch.tensor([30]))
+    torch.testing.assert_close(step, reference[0, 30])
+    with pytest.raises(ValueError, match="exceed the static cache's 128"):
+        static(input_ids=torch.zeros(1, 99, dtype=torch.long), cache=cache)
+
+
+@pytest.fixture(scope="module")
+def references(pair, prompts):  # noqa: F811
+    _, target = pair
+    eot = target.tokenizer.convert_tokens_to_ids("<EOT>")
+    return [greedy_generate(target.model, p, NEW_TOKENS, {2, eot}, _decode(target)).token_ids for p, _ in prompts[:20]]
+
+
+@pytest.mark.parametrize("kind, k", [("draft", 1), ("draft", 4), ("draft", 8), ("combined", 5), ("adaptive", None)])
+def test_speculative_greedy_on_the_static_engine_is_the_target_alone(static_pair, prompts, references, kind,  # noqa: F811
+                                                                      k):
+    draft, target = static_pair
+    eot = target.tokenizer.convert_tokens_to_ids("<EOT>")
+    for (target_prompt, draft_prompt), reference in zip(prompts[:20], references):
+        model = DraftModelProposer(draft.model, list(draft_prompt), target.vocab_size)
+        lookup = PromptLookupProposer([i for i in target_prompt if i < draft.vocab_size])
+        proposer = model if kind == "draft" else CombinedProposer(lookup, model)
+        policy = AdaptiveDraftLength() if k is None else FixedDraftLength(k)
+        out = speculative_generate(target.model, target_prompt, proposer, policy, NEW_TOKENS, {2, eot},
+                                   _decode(target))
+        assert out.token_ids == reference
+    assert draft.model.graphed is not None and not draft.model.graphed.capture  # the eager device loop ran
+
+
+def test_a_static_pair_serves_consecutive_requests_like_the_transformers_one():
+    static = ModelPair.load(PairSpec(device="cpu", dtype="float32", engine="static"))
+    dynamic = ModelPair.load(PairSpec(device="cpu", dtype="float32", engine="transformers"))
+    assert static.describe()["target"]["engine"].startswith("static (")
+    assert dynamic.describe()["draft"]["engine"].startswith("transformers (")
+    base = [static.bos_id, *static.encode("import os\n\n\ndef read_config(path):\n    ")]
+    for prompt in (base, base + static.encode("with open(path) as f:\n        "), base[:-3]):
+        ours, theirs = static.generate(prompt, 24), dynamic.generate(prompt, 24)
+        assert ours.token_ids == theirs.token_ids
+    assert static.target_prefix.reuse_ratio > 0.3  # the static caches were reused across requests
