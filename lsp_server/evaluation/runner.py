@@ -2,8 +2,10 @@
 editor does: didOpen, textDocument/inlineCompletion, didClose), or `direct`, calling the
 completion service in this process without LSP.
 
-Configurations run one after another over all tasks, so each request follows a request
-for another task in every configuration alike (the server reuses the previous prompt's KV).
+Configurations are interleaved: step i runs configuration j on task i + j·stride, so
+load that drifts during a long run hits every configuration alike (their speeds are
+compared side by side), and no request follows one for the same task (the server reuses
+the previous prompt's KV, which would flatter whichever configuration came second).
 """
 
 from __future__ import annotations
@@ -45,9 +47,17 @@ def _uri(config: str, task: EvalTask) -> str:
     return f"file:///tandem-eval/{config}/{task.task_set}/{name}.py"
 
 
-def _progress(config: EvalConfig, done: int, total: int, started: float) -> None:
-    if done == total or done % 20 == 0:
-        print(f"  {config.name:<13} {done:>4}/{total}  {time.perf_counter() - started:6.1f} s", file=sys.stderr)
+def schedule(tasks: list[EvalTask], configs: list[EvalConfig]) -> list[tuple[EvalConfig, EvalTask]]:
+    """Every (configuration, task) once, interleaved as the module says."""
+    count = len(tasks)
+    stride = max(1, count // max(1, len(configs)))
+    return [(config, tasks[(step + index * stride) % count])
+            for step in range(count) for index, config in enumerate(configs)]
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    if done == total or done % 100 == 0:
+        print(f"  {done:>5}/{total} requests  {time.perf_counter() - started:6.1f} s", file=sys.stderr)
 
 
 async def run_over_lsp(tasks: list[EvalTask], configs: list[EvalConfig], server_args: list[str],
@@ -60,12 +70,13 @@ async def run_over_lsp(tasks: list[EvalTask], configs: list[EvalConfig], server_
         status = await _loaded(client)
         if status["state"] != "ready":
             raise RuntimeError(f"the server could not load the models: {status.get('error')}")
-        for config in configs:
-            client.configure({**shared_settings, **config.settings})
-            started = time.perf_counter()
-            for done, task in enumerate(tasks, 1):
-                attempts.append(await _attempt_over_lsp(client, config.name, task))
-                _progress(config, done, len(tasks), started)
+        plan, current, started = schedule(tasks, configs), None, time.perf_counter()
+        for done, (config, task) in enumerate(plan, 1):
+            if config is not current:
+                client.configure({**shared_settings, **config.settings})
+                current = config
+            attempts.append(await _attempt_over_lsp(client, config.name, task))
+            _progress(done, len(plan), started)
     finally:
         await client.stop()
     return attempts, status
@@ -123,18 +134,20 @@ def run_service(service, set_decoding, tasks: list[EvalTask], configs: list[Eval
     from completion.service import CompletionRequest
     from lsp_server.settings import parse_settings
 
-    attempts = []
+    parsed = {}
     for config in configs:
         settings, problems = parse_settings({**shared_settings, **config.settings})
         if problems:
             raise ValueError("; ".join(problems))
+        parsed[config.name] = settings
+    attempts, plan, started = [], schedule(tasks, configs), time.perf_counter()
+    for done, (config, task) in enumerate(plan, 1):
+        settings = parsed[config.name]
         set_decoding(settings.decoding_config())
-        options = settings.completion_options()
-        started = time.perf_counter()
-        for done, task in enumerate(tasks, 1):
-            request = CompletionRequest(task.document, len(task.prefix), options, _uri(config.name, task))
-            attempts.append(_attempt_direct(service, config.name, task, request))
-            _progress(config, done, len(tasks), started)
+        request = CompletionRequest(task.document, len(task.prefix), settings.completion_options(),
+                                    _uri(config.name, task))
+        attempts.append(_attempt_direct(service, config.name, task, request))
+        _progress(done, len(plan), started)
     return attempts
 
 

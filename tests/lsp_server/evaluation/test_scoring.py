@@ -6,7 +6,7 @@ import pytest
 from completion.service import CompletionService
 from lsp_server.evaluation.configs import SPECULATIVE, TARGET, eval_configs
 from lsp_server.evaluation.metrics import ALL, lossless, table
-from lsp_server.evaluation.runner import Attempt, run_service
+from lsp_server.evaluation.runner import Attempt, run_service, schedule
 from lsp_server.evaluation.sandbox import BLOCKED, FAILED, TIMED_OUT
 from lsp_server.evaluation.scoring import completed_program, duplicates_suffix, score, score_all
 from lsp_server.evaluation.tasks import build_task_sets, default_data_path, load_problems
@@ -89,3 +89,11 @@ def test_the_direct_runner_scores_a_model_that_emits_garbage_nothing_or_fails(ta
     attempts = run_service(CompletionService(Broken()), lambda decoding: None, chosen, configs, {})
     assert all(a.error == "RuntimeError: out of memory" and a.text == "" for a in attempts)
     assert not any(s.passed for s in score_all(attempts, timeout=5))
+
+
+def test_the_schedule_interleaves_configurations_and_never_repeats_the_previous_task(tasks):
+    configs = eval_configs(seed=0)
+    plan = schedule(tasks, configs)
+    assert sorted((c.name, t.name) for c, t in plan) == sorted((c.name, t.name) for c in configs for t in tasks)
+    assert [c.name for c, _ in plan[:len(configs)]] == [c.name for c in configs]
+    assert all(a[1] is not b[1] for a, b in zip(plan, plan[1:]))
