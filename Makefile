@@ -29,9 +29,11 @@ editor-tools: $(TOOLS)/.chromium $(TOOLS)/node24/.installed $(TOOLS)/code-server
 
 $(TOOLS)/.chromium:
 	@mkdir -p $(TOOLS)
-	@if ! command -v chromium >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "The VS Code test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; fi
+	@# chromium runs code-server's page; libkrb5-dev has the GSS-API headers that code-server's
+	@# kerberos module compiles against (its prebuilt binary comes from GitHub, out of reach here).
+	@if ! command -v chromium >/dev/null || [ ! -e /usr/include/gssapi/gssapi.h ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium libkrb5-dev >/dev/null; \
+	  else echo "The VS Code test needs Debian's chromium and libkrb5-dev: sudo apt-get install chromium libkrb5-dev" >&2; exit 1; fi; fi
 	touch $@
 
 $(TOOLS)/node24/.installed: editors/vscode/test-tools/node24.json
