@@ -35,8 +35,15 @@ def run_bench(args: argparse.Namespace, settings: dict) -> int:
     transformers_logging.set_verbosity_error()  # deprecation chatter would bury the table
     if args.threads:
         torch.set_num_threads(args.threads)
+    engine = settings.get("engine", "auto")
+    if args.suite == "engine":  # its baselines are transformers' generate(): both sides on that engine
+        if engine not in ("auto", "transformers"):
+            print(f"tandem bench engine compares against transformers' generate() and runs on the transformers "
+                  f"engine; --engine {engine} is measured by `tandem bench latency --engine {engine}`", file=sys.stderr)
+            return 2
+        engine = "transformers"
     spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""),
-                    settings.get("device", "auto"), settings.get("dtype", "float32"), settings.get("engine", "auto"))
+                    settings.get("device", "auto"), settings.get("dtype", "float32"), engine)
     try:
         pair = ModelPair.load(spec)
     except ModelError as error:

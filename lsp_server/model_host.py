@@ -42,6 +42,9 @@ def load_pair(spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> Lo
         return outcome
     except ModelError as error:
         return LoadOutcome(FAILED, str(error))
+    except Exception as error:  # anything else must still end "loading", or the server waits forever
+        log.exception("loading the models failed")
+        return LoadOutcome(FAILED, f"loading the models failed: {type(error).__name__}: {error}")
 
 
 class ModelHost:
@@ -54,6 +57,7 @@ class ModelHost:
         self._loaded = asyncio.Event()
         self.decoding = DecodingConfig()
         self._pending = 0  # completions queued or running on the worker
+        self._warming = None  # the newest background prefill's future
 
     def configure(self, decoding: DecodingConfig) -> None:
         """New decoding settings apply from the next request on; no reload needed."""
@@ -105,11 +109,16 @@ class ModelHost:
             except Exception:  # a warm-up is an optimisation: never an error for the user
                 log.debug("background prefill failed", exc_info=True)
 
-        self._worker.submit(warm)
+        self._warming = self._worker.submit(warm)
 
     def describe(self) -> dict:
-        return {"state": self.state, "error": self.error,
+        return {"state": self.state, "error": self.error, "busy": self.busy,
                 "models": self._pair.describe() if self._pair else None}
+
+    @property
+    def busy(self) -> bool:
+        """Whether the worker has a completion or a background prefill to finish."""
+        return bool(self._pending) or (self._warming is not None and not self._warming.done())
 
     def shutdown(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import torch
+
 from models.graphed_draft import GraphedDraft
 from models.loading import LoadedModel
 from models.onnx_backend import OnnxCausalLM
@@ -25,6 +27,7 @@ from models.static_llama import StaticLlama, supports
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "transformers", "static", "onnx")
+ONNX_DTYPES = (torch.float32, torch.float16)  # ONNX Runtime's CPU provider has no bfloat16 matmul
 STATIC_WINDOW = 4096  # positions preallocated at most: CodeLlama's 16k would cost 8.6 GB of bf16 KV
 
 
@@ -47,7 +50,8 @@ def accelerate(loaded: LoadedModel, engine: str = "auto", graphs: bool | None = 
                providers: tuple[list[str], str] | None = None) -> Engine:
     """Swap `loaded.model` for the engine's model. `graphs` (default: on CUDA) adds the
     captured draft loop to `static`; `providers` (from onnx_backend.choose_providers) are
-    required for `onnx`."""
+    required for `onnx`. Whatever goes wrong building an engine leaves the model on
+    transformers, with the reason: a faster engine is never worth no completions."""
     on_gpu = loaded.placement.device.type == "cuda"
     if engine == "onnx":
         return _onnx(loaded, providers or (["CPUExecutionProvider"], "the CPU's provider"))
@@ -56,23 +60,38 @@ def accelerate(loaded: LoadedModel, engine: str = "auto", graphs: bool | None = 
     reason = supports(loaded.model)
     if reason:
         return _fallback(loaded, "static cache", reason)
-    static = StaticLlama(loaded.model, min(loaded.context_window, STATIC_WINDOW))
+    try:
+        static = StaticLlama(loaded.model, min(loaded.context_window, STATIC_WINDOW))
+    except Exception as error:  # e.g. no memory left for the preallocated cache
+        return _fallback(loaded, "static cache", f"{type(error).__name__}: {error}")
     loaded.model, loaded.context_window = static, static.max_len
     if graphs if graphs is not None else on_gpu:
         static.graphed = GraphedDraft(static)
-        return Engine("static+graphs", f"{static.max_len} preallocated positions; greedy draft loop as "
-                                       f"{'CUDA graphs' if static.graphed.capture else 'one eager device loop'}")
+        static.graphed.capture_all()
+        if static.graphed.capture:
+            how = "CUDA graphs"
+        else:
+            how = "one eager device loop" + (f" (capture failed: {static.graphed.capture_error})"
+                                             if static.graphed.capture_error else "")
+        return Engine("static+graphs", f"{static.max_len} preallocated positions; greedy draft loop as {how}")
     return Engine("static", f"{static.max_len} preallocated positions, rollback by position")
 
 
 def _onnx(loaded: LoadedModel, providers: tuple[list[str], str]) -> Engine:
+    if loaded.placement.dtype not in ONNX_DTYPES:  # ModelPair.load places such models in float32
+        return _fallback(loaded, "ONNX Runtime", f"no ONNX Runtime kernels for {loaded.placement.dtype}; "
+                                                 "load the model in float32 or float16")
     try:
         path = export(loaded.model, export_path(loaded.path, loaded.placement.dtype))
     except ExportError as error:
         return _fallback(loaded, "ONNX Runtime", str(error))
     parameters = sum(p.numel() for p in loaded.model.parameters())
-    loaded.model = OnnxCausalLM(path, loaded.model.config, providers[0], parameters)
-    return Engine("onnx", f"ONNX Runtime on {', '.join(loaded.model.providers)} ({providers[1]}); {path}")
+    try:
+        onnx_model = OnnxCausalLM(path, loaded.model.config, providers[0], parameters)
+    except Exception as error:  # a provider that refuses the graph, a damaged cached export
+        return _fallback(loaded, "ONNX Runtime", f"the session would not start: {type(error).__name__}: {error}")
+    loaded.model = onnx_model
+    return Engine("onnx", f"ONNX Runtime on {', '.join(onnx_model.providers)} ({providers[1]}); {path}")
 
 
 def planned_engine(engine: str, device_type: str) -> str:

@@ -20,11 +20,28 @@ class GraphedDraft:
         self.model = model
         weight = model.get_input_embeddings().weight
         self.capture = weight.device.type == "cuda" if capture is None else capture
+        self.capture_error: str | None = None
         self.logits_in = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
         self.position = torch.zeros(1, dtype=torch.long, device=weight.device)
         self.tokens = torch.zeros(max_k, dtype=torch.long, device=weight.device)
         self.max_k = max_k
         self._graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+        self._pool = None  # one memory pool for all k: the graphs never run at the same time
+
+    def capture_all(self) -> None:
+        """Capture k = 1..max_k now (at load), so no request pays for a capture; any failure
+        (an old driver, a kernel that cannot be captured) leaves the eager loop in charge."""
+        if not self.capture:
+            return
+        device = self.logits_in.device
+        try:
+            with torch.cuda.device(device), torch.inference_mode():
+                self._pool = torch.cuda.graph_pool_handle()
+                for k in range(1, self.max_k + 1):
+                    self._graph(k)
+        except Exception as error:  # graphs are an optimisation: the eager loop gives the same tokens
+            self.capture, self._graphs, self._pool = False, {}, None
+            self.capture_error = f"{type(error).__name__}: {error}"
 
     def _loop(self, k: int) -> torch.Tensor:
         """k greedy tokens into `tokens` (k − 1 forwards: the last token is fed next round);
@@ -48,7 +65,7 @@ class GraphedDraft:
                     self._loop(k)
             torch.cuda.current_stream().wait_stream(stream)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, pool=self._pool):
                 output = self._loop(k)
             self._graphs[k] = (graph, output)
         return self._graphs[k]

@@ -19,6 +19,7 @@ from models.static_llama import StaticOutput
 
 NPU_PROVIDER = "VitisAIExecutionProvider"
 PROVIDERS = {"npu": NPU_PROVIDER, "cuda": "CUDAExecutionProvider"}
+CACHE_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
 def available_providers() -> list[str]:
@@ -42,7 +43,9 @@ def choose_providers(device: str) -> tuple[list[str], str]:
         raise DeviceError(f"device 'npu' needs ONNX Runtime's {NPU_PROVIDER}, which comes with AMD's Ryzen AI "
                           f"software (onnxruntime-vitisai); this onnxruntime offers {', '.join(found)}. Install "
                           "the Ryzen AI software, or set device to 'auto' or 'cpu'")
-    return ["CPUExecutionProvider"], f"CPUExecutionProvider ({wanted or 'no provider'} not available for {device})"
+    if wanted is None:
+        return ["CPUExecutionProvider"], f"CPUExecutionProvider for device {device}"
+    return ["CPUExecutionProvider"], f"CPUExecutionProvider ({wanted} not available for {device})"
 
 
 class OnnxKV:
@@ -82,7 +85,10 @@ class OnnxCausalLM:
         self.parameter_count = parameters
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         self.kv_heads = config.num_key_value_heads or config.num_attention_heads
-        self._dtype = np.float16 if self.session.get_inputs()[1].type == "tensor(float16)" else np.float32
+        cache_type = self.session.get_inputs()[1].type
+        if cache_type not in CACHE_TYPES:
+            raise ValueError(f"the export's cache is {cache_type}; this engine handles {', '.join(CACHE_TYPES)}")
+        self._dtype = CACHE_TYPES[cache_type]
         self._embeddings = EmbeddingShape(config.vocab_size)
 
     def get_input_embeddings(self) -> EmbeddingShape:

@@ -82,7 +82,9 @@ class KVModule(torch.nn.Module):
 def export_path(checkpoint: Path, dtype: torch.dtype, cache_dir: Path | None = None) -> Path:
     """Where the export of this checkpoint (by path and weights' mtimes) in `dtype` lives."""
     weights = sorted(checkpoint.glob("*.safetensors"))
-    key = "|".join([str(checkpoint.resolve()), str(dtype), *(f"{w.name}:{w.stat().st_mtime_ns}" for w in weights)])
+    # A new torch or opset may trace differently: both are part of the key.
+    key = "|".join([str(checkpoint.resolve()), str(dtype), f"opset{OPSET}", torch.__version__,
+                    *(f"{w.name}:{w.stat().st_mtime_ns}" for w in weights)])
     root = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tandem" / "onnx"
     return root / hashlib.sha256(key.encode()).hexdigest()[:16] / "model.onnx"
 
@@ -102,9 +104,9 @@ def export(model: torch.nn.Module, path: Path) -> Path:
                        head_dim, dtype=weight.dtype, device=weight.device)
     dynamic = {"input_ids": {1: "tokens"}, "past_keys": {3: "past"}, "past_values": {3: "past"},
                "logits": {1: "tokens"}, "present_keys": {3: "total"}, "present_values": {3: "total"}}
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's chatter about shapes as Python values
             torch.onnx.export(KVModule(model).eval(), (torch.zeros(1, 2, dtype=torch.long, device=weight.device),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
-from models.acceleration import Engine, accelerate
+from models.acceleration import ONNX_DTYPES, Engine, accelerate
 from models.adaptive import AdaptiveDraftLength, FixedDraftLength
 from models.devices import resolve_placement
 from models.onnx_backend import choose_providers
@@ -74,8 +74,15 @@ class ModelPair:
     def load(cls, spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> "ModelPair":
         # The NPU is reached through ONNX Runtime only; its provider is checked before loading.
         engine = "onnx" if spec.device == "npu" else spec.engine
-        providers = choose_providers(spec.device) if engine == "onnx" else None
+        if spec.device == "npu":  # fail before loading anything when the NPU's provider is missing
+            choose_providers("npu")
         placement = resolve_placement("cpu" if spec.device == "npu" else spec.device, spec.dtype)
+        if engine == "onnx" and placement.dtype not in ONNX_DTYPES:
+            placement = replace(placement, dtype=torch.float32,
+                                reason=f"{placement.reason}; float32 for ONNX Runtime (no {placement.dtype} kernels)")
+        providers = None
+        if engine == "onnx":  # the provider follows where the models were placed (CUDA's on a GPU)
+            providers = choose_providers("npu" if spec.device == "npu" else placement.device.type)
         draft_dir, target_dir = resolve_model_dirs(spec.draft, spec.target)
         target = load_checkpoint("target", target_dir, placement)
         draft = load_checkpoint("draft", draft_dir, placement)
@@ -131,7 +138,9 @@ class ModelPair:
         else:
             draft_length = FixedDraftLength(int(decoding.draft_tokens))
         params = SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p)
-        generator = torch.Generator().manual_seed(decoding.seed) if decoding.seed is not None else None
+        # On the models' device: a CUDA sampler refuses a CPU generator.
+        generator = (torch.Generator(device=self.target.placement.device).manual_seed(decoding.seed)
+                     if decoding.seed is not None else None)
         proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, params, generator)
         try:
             return speculative_generate(self.target.model, prompt_ids, proposer, draft_length, max_new_tokens,

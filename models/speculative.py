@@ -62,10 +62,10 @@ def verify(proposal: Proposal, target_logits: torch.Tensor, params: SamplingPara
     for i, token in enumerate(drafted):
         q_token = proposal.probs[i, token] if proposal.probs is not None else 1.0
         # accept x ~ q with probability min(1, p(x) / q(x))
-        if torch.rand((), generator=generator) * q_token < p[i, token]:
+        if torch.rand((), generator=generator, device=p.device) * q_token < p[i, token]:
             continue
         q = proposal.probs[i] if proposal.probs is not None else torch.nn.functional.one_hot(
-            torch.tensor(token), p.shape[-1]).float()
+            torch.tensor(token, device=p.device), p.shape[-1]).float()
         return i, sample(residual(p[i], q), generator)
     return len(drafted), sample(p[len(drafted)], generator)
 

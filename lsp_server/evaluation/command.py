@@ -42,6 +42,10 @@ def _choose(given: str | None, known: list[str], what: str) -> list[str]:
 def run_eval(args: argparse.Namespace, settings: dict) -> int:
     if importlib.util.find_spec("matplotlib") is None:
         return _fail("the plots need matplotlib: pip install 'tandem-code[eval]'")
+    if args.limit is not None and args.limit < 1:
+        return _fail(f"--limit must be at least 1 (problems per task set), not {args.limit}")
+    if not args.exec_timeout > 0:
+        return _fail(f"--exec-timeout must be a positive number of seconds, not {args.exec_timeout:g}")
     data = args.data or default_data_path()
     try:
         problems = load_problems(data)

@@ -39,7 +39,9 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 def summarise(config: str, task_set: str, scores: list[Score]) -> Row:
     attempts = [s.attempt for s in scores]
     answered = [a for a in attempts if a.text]
-    latencies = sorted(a.latency_ms for a in attempts if not a.error)
+    # Latency of the requests that ran the models: a request the server declines in a
+    # millisecond would otherwise pull the percentiles down.
+    latencies = sorted(a.latency_ms for a in attempts if not a.error and a.new_tokens)
     count = len(scores) or 1
     new_tokens = sum(a.new_tokens for a in attempts)
     return Row(
@@ -73,12 +75,16 @@ def table(scores: list[Score], configs: list[str], task_sets: list[str]) -> list
 
 @dataclass(frozen=True)
 class Lossless:
-    """Greedy speculative decoding against the target alone, task by task."""
+    """Greedy speculative decoding against the target alone, task by task. Tasks where
+    neither generated (the server declined both) or either request failed are not
+    compared: they would count as identical without testing anything."""
     compared: int
     identical: int
     pass_target: int
     pass_speculative: int
     differing: tuple[str, ...]  # task names whose suggestions differ
+    declined: int = 0           # neither generated
+    failed: int = 0             # either request failed
 
     @property
     def holds(self) -> bool:
@@ -87,10 +93,14 @@ class Lossless:
 
 def lossless(scores: list[Score]) -> Lossless | None:
     by_config = {c: {s.attempt.task.name: s for s in scores if s.attempt.config == c} for c in (TARGET, SPECULATIVE)}
-    common = sorted(set(by_config[TARGET]) & set(by_config[SPECULATIVE]))
+    target, speculative = by_config[TARGET], by_config[SPECULATIVE]
+    common = sorted(set(target) & set(speculative))
     if not common:
         return None
-    target, speculative = by_config[TARGET], by_config[SPECULATIVE]
-    differing = tuple(name for name in common if target[name].attempt.text != speculative[name].attempt.text)
-    return Lossless(len(common), len(common) - len(differing), sum(target[n].passed for n in common),
-                    sum(speculative[n].passed for n in common), differing)
+    failed = [n for n in common if target[n].attempt.error or speculative[n].attempt.error]
+    declined = [n for n in common if n not in failed
+                and not target[n].attempt.new_tokens and not speculative[n].attempt.new_tokens]
+    compared = [n for n in common if n not in failed and n not in declined]
+    differing = tuple(n for n in compared if target[n].attempt.text != speculative[n].attempt.text)
+    return Lossless(len(compared), len(compared) - len(differing), sum(target[n].passed for n in compared),
+                    sum(speculative[n].passed for n in compared), differing, len(declined), len(failed))

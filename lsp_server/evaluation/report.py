@@ -64,8 +64,8 @@ def _number(value: float | None, digits: int = 2, suffix: str = "") -> str:
 
 def _header(info: RunInfo) -> list[str]:
     models = info.models.get("models") or {}
-    model = lambda role: (f"`{models[role]['path']}` ({models[role]['parameters'] / 1e6:.1f} M parameters)"  # noqa: E731
-                          if role in models else "unknown")
+    model = lambda role: (f"`{models[role]['path']}` ({models[role]['parameters'] / 1e6:.1f} M parameters; "  # noqa: E731
+                          f"engine {models[role].get('engine', 'transformers')})" if role in models else "unknown")
     mode = ("through the real server: `tandem serve` over stdio, didOpen + textDocument/inlineCompletion"
             if info.mode == "lsp" else "direct: the completion service in-process, without LSP")
     passed, run = info.ground_truth
@@ -94,7 +94,9 @@ def _results(rows: list[Row], configs: list[EvalConfig]) -> list[str]:
              "pass@1: the completed program passes the problem's tests (one completion per task). "
              "Exact: the completed file equals the original (trailing spaces aside). Syntax: tree-sitter "
              "finds no error in the completed file. Dup: the suggestion repeats the text after it. "
-             "Latency: request → answer at the client. α: draft tokens accepted / proposed. Speedup: "
+             "Latency: request → answer at the client, over the requests that ran the models (a declined "
+             "request answers at once), each sent once the server had finished the prefill it starts when a "
+             "file is opened. α: draft tokens accepted / proposed. Speedup: "
              "tokens/s of the generate stage ÷ the target alone's, same tasks, same run.", "",
              "| task set | configuration | tasks | answered | pass@1 | exact | syntax | dup | mean chars "
              "| p50 ms | p95 ms | α | tokens/pass | tokens/s | speedup |",
@@ -117,7 +119,10 @@ def _lossless(check: Lossless | None) -> list[str]:
     lines = ["## Lossless check", "",
              verdict + f"{check.identical}/{check.compared} suggestions identical to the target alone's; "
              f"pass@1 {check.pass_speculative}/{check.compared} speculative vs {check.pass_target}/{check.compared} "
-             "target alone.", ""]
+             "target alone." + (f" Not compared: {check.declined} tasks where the server declined both requests"
+                                 if check.declined else "")
+             + (f"{'; ' if check.declined else ' Not compared: '}{check.failed} where a request failed"
+                if check.failed else "") + ("." if check.declined or check.failed else ""), ""]
     if check.differing:
         lines += [f"Differing tasks: {', '.join(check.differing[:20])}", ""]
     return lines

@@ -42,17 +42,38 @@ class Attempt:
     error: str = ""           # a failed request: scored, never fatal
 
 
+LOAD_TIMEOUT_S = 3600.0  # a 7B target from a slow disk onto a CPU takes minutes, not an hour
+
+
 def _uri(config: str, task: EvalTask) -> str:
     name = re.sub(r"[^A-Za-z0-9_.-]", "-", task.problem.task_id)  # HumanEval/0 → HumanEval-0
     return f"file:///tandem-eval/{config}/{task.task_set}/{name}.py"
 
 
 def schedule(tasks: list[EvalTask], configs: list[EvalConfig]) -> list[tuple[EvalConfig, EvalTask]]:
-    """Every (configuration, task) once, interleaved as the module says."""
+    """Every (configuration, task) once, interleaved as the module says. Neighbouring
+    requests are kept on different problems where the task list allows it: the same
+    problem twice in a row would find its prompt already in the KV caches."""
     count = len(tasks)
-    stride = max(1, count // max(1, len(configs)))
-    return [(config, tasks[(step + index * stride) % count])
-            for step in range(count) for index, config in enumerate(configs)]
+    if not count or not configs:
+        return []
+
+    def plan(stride: int) -> list[tuple[EvalConfig, EvalTask]]:
+        return [(config, tasks[(step + index * stride) % count])
+                for step in range(count) for index, config in enumerate(configs)]
+
+    def repeats(steps: list[tuple[EvalConfig, EvalTask]]) -> int:
+        return sum(a.problem.task_id == b.problem.task_id for (_, a), (_, b) in zip(steps, steps[1:]))
+
+    best = None
+    first = max(1, count // len(configs))
+    for stride in [*range(first, count), *range(1, first)]:
+        candidate = plan(stride)
+        if best is None or repeats(candidate) < repeats(best):
+            best = candidate
+        if not repeats(best):
+            break
+    return best
 
 
 def _progress(done: int, total: int, started: float) -> None:
@@ -82,17 +103,28 @@ async def run_over_lsp(tasks: list[EvalTask], configs: list[EvalConfig], server_
     return attempts, status
 
 
-async def _loaded(client: TandemClient, poll_seconds: float = 0.2) -> dict:
+async def _loaded(client: TandemClient, poll_seconds: float = 0.2, timeout_s: float = LOAD_TIMEOUT_S) -> dict:
     """The server's status once its models are loaded (or failed to load)."""
+    deadline = time.monotonic() + timeout_s
     while (status := await client.status())["state"] == "loading":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server was still loading the models after {timeout_s / 60:.0f} minutes")
         await asyncio.sleep(poll_seconds)
     return status
+
+
+async def _idle(client: TandemClient, poll_seconds: float = 0.005) -> None:
+    """Wait out the prefill the server starts on didOpen: the request is then timed as in an
+    editor where the file was opened a moment before typing, the same for every configuration."""
+    while (await client.status()).get("busy"):
+        await asyncio.sleep(poll_seconds)
 
 
 async def _attempt_over_lsp(client: TandemClient, config: str, task: EvalTask) -> Attempt:
     uri, document, cursor = _uri(config, task), task.document, len(task.prefix)
     before = (await client.status())["stats"]["requests"]
     client.open(uri, document)
+    await _idle(client)
     started = time.perf_counter()
     try:
         items = await client.inline_completion(uri, *position_of(document, cursor))

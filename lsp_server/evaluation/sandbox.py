@@ -1,11 +1,10 @@
 """Execute a completed program against its tests, contained: a child Python in a fresh
-temporary directory, with an audit-hook guard (sandbox_guard.py), resource limits, no
+temporary directory, with an audit-hook guard and resource limits (sandbox_guard.py), no
 environment, no stdin, a wall-clock timeout that kills its whole process group."""
 
 from __future__ import annotations
 
 import os
-import resource
 import secrets
 import signal
 import subprocess
@@ -18,8 +17,6 @@ from pathlib import Path
 from lsp_server.evaluation.sandbox_guard import BLOCKED_EXIT
 
 GUARD = Path(__file__).with_name("sandbox_guard.py")
-MEMORY_BYTES = 2 << 30
-OUTPUT_BYTES = 4 << 20  # per file the program writes, stdout and stderr included
 
 PASSED, FAILED, TIMED_OUT, BLOCKED = "passed", "failed", "timed out", "blocked"
 
@@ -35,15 +32,6 @@ class Outcome:
         return self.status == PASSED
 
 
-def _limits(cpu_seconds: int) -> None:
-    """In the child before exec: bound memory, CPU, file sizes and open files."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_BYTES, OUTPUT_BYTES))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
@@ -57,10 +45,13 @@ def run_program(source: str, timeout: float = 5.0) -> Outcome:
         marker = Path(workdir, f"done-{secrets.token_hex(8)}")
         with open(Path(workdir, "stderr"), "w+b") as stderr:
             child = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(GUARD), "program.py", marker.name], cwd=workdir,
+                # The guard sets the resource limits itself: a preexec_fn is unsafe beside the
+                # scoring threads that start these processes.
+                [sys.executable, "-I", "-B", str(GUARD), "program.py", marker.name, str(int(timeout) + 1)],
+                cwd=workdir,
                 env={"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"},
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                start_new_session=True, preexec_fn=lambda: _limits(int(timeout) + 1))
+                start_new_session=True)
             try:
                 code = child.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

@@ -79,13 +79,16 @@ def load_problems(path: Path | None) -> list[Problem]:
                 if not line.strip():
                     continue
                 record = json.loads(line)
-                problems.append(Problem(*(record[key] for key in
-                                          ("task_id", "prompt", "canonical_solution", "test", "entry_point"))))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                fields = [record[key] for key in ("task_id", "prompt", "canonical_solution", "test", "entry_point")]
+                if not all(isinstance(field, str) for field in fields):
+                    raise TypeError("fields that are not strings")
+                problems.append(Problem(*fields))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:  # EOFError: a cut-off .gz
         raise DataError(f"{path} is not a HumanEval .jsonl(.gz) file: {error}") from None
     except (KeyError, TypeError) as error:
+        problem = f"missing {error}" if isinstance(error, KeyError) else str(error)
         raise DataError(f"{path} line {number}: a HumanEval record needs task_id, prompt, canonical_solution, "
-                        f"test and entry_point (missing {error})") from None
+                        f"test and entry_point as strings ({problem})") from None
     if not problems:
         raise DataError(f"{path} holds no problems")
     return problems

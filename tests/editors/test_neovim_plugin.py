@@ -29,7 +29,8 @@ def test_setup_shows_ghost_text_and_accepts_it_whole(tmp_path):
 
 
 def test_accept_line_takes_the_first_line_of_a_block(tmp_path):
-    outcome = run_neovim(tmp_path, DEMO, line=9, keys="o", init="plugin_init.lua",
+    # No time budget: on a loaded machine the budget would cut the block to its first line.
+    outcome = run_neovim(tmp_path, DEMO, line=9, keys="o", init="plugin_init.lua", settings={"timeBudgetMs": 0},
                          extra_env={"TANDEM_ACCEPT": "line"})
     assert outcome.get("error") is None, outcome
     ghost, before, after = outcome["ghost"], outcome["before"], outcome["after"]

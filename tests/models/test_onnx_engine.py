@@ -103,3 +103,27 @@ def test_the_npu_without_amds_provider_is_a_clear_error():
     with pytest.raises(DeviceError, match="VitisAIExecutionProvider"):
         ModelPair.load(PairSpec(device="npu"))
     assert choose_providers("cpu")[0] == ["CPUExecutionProvider"]
+
+
+def test_bfloat16_asked_for_onnx_loads_in_float32_and_says_why(export_cache):
+    pair = ModelPair.load(PairSpec(device="cpu", dtype="bfloat16", engine="onnx"))
+    described = pair.describe()
+    assert described["dtype"] == "float32" and "float32 for ONNX Runtime" in described["placementReason"]
+    assert described["target"]["engine"].startswith("onnx (") and pair.warnings == []
+    reference = ModelPair.load(PairSpec(device="cpu", dtype="float32"))
+    prompt = [pair.bos_id, *pair.encode("def area(radius):\n    ")]
+    assert pair.generate(prompt, 12).token_ids == reference.generate(prompt, 12).token_ids
+
+
+def test_a_session_that_will_not_start_falls_back_with_the_reason(export_cache, monkeypatch):
+    import models.acceleration as acceleration
+
+    def refuses(*args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Load model failed")
+
+    monkeypatch.setattr(acceleration, "OnnxCausalLM", refuses)
+    loaded = load_checkpoint("draft", EMBEDDED_DRAFT, CPU32)
+    model = loaded.model
+    engine = accelerate(loaded, "onnx")
+    assert engine.fell_back and loaded.model is model
+    assert "the session would not start: RuntimeError: [ONNXRuntimeError]" in engine.reason

@@ -12,6 +12,7 @@ from models.acceleration import accelerate
 from models.adaptive import AdaptiveDraftLength, FixedDraftLength
 from models.devices import resolve_placement
 from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
+from models.graphed_draft import GraphedDraft
 from models.greedy import greedy_generate
 from models.loading import load_checkpoint
 from models.pair import ModelPair, PairSpec
@@ -92,3 +93,28 @@ def test_a_static_pair_serves_consecutive_requests_like_the_transformers_one():
         ours, theirs = static.generate(prompt, 24), dynamic.generate(prompt, 24)
         assert ours.token_ids == theirs.token_ids
     assert static.target_prefix.reuse_ratio > 0.3  # the static caches were reused across requests
+
+
+def test_a_static_cache_that_cannot_be_built_leaves_the_model_on_transformers(monkeypatch):
+    import models.acceleration as acceleration
+
+    def no_room(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(acceleration, "StaticLlama", no_room)
+    loaded = load_checkpoint("target", EMBEDDED_TARGET, CPU32)
+    model = loaded.model
+    engine = accelerate(loaded, "static")
+    assert engine.fell_back and engine.name == "transformers" and loaded.model is model
+    assert "OutOfMemoryError: CUDA out of memory" in engine.reason
+
+
+def test_a_draft_loop_whose_capture_fails_runs_eagerly_and_says_why():
+    loaded = load_checkpoint("draft", EMBEDDED_DRAFT, CPU32)
+    static = StaticLlama(loaded.model, 256)
+    graphed = GraphedDraft(static, capture=True)  # no CUDA here: the capture itself fails
+    graphed.capture_all()
+    assert not graphed.capture and graphed.capture_error
+    logits = static(torch.tensor([[1, 450, 338]]), logits_to_keep=1).logits[0, -1]
+    tokens, _ = graphed.run(logits, 3)
+    assert len(tokens) == 3

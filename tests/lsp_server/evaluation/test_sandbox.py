@@ -39,10 +39,21 @@ def test_files_inside_the_temporary_directory_are_allowed():
     "import socket\nsocket.socket()\n",
     "import subprocess\nsubprocess.run(['true'])\n",
     "import os\nos.system('true')\n",
-    "import ctypes\n",
+    "import ctypes\nctypes.CDLL('libc.so.6').system(b'true')\n",
+    "import ctypes\ntry:\n    ctypes.CDLL('libc.so.6')\nexcept OSError:\n    pass\n",
 ])
 def test_sockets_processes_and_native_code_are_blocked_even_when_caught(code):
     assert run_program(code).status == BLOCKED
+
+
+def test_numpy_and_its_own_native_libraries_are_allowed():
+    # `import ctypes` opens the interpreter, numpy its bundled libraries: ordinary programs.
+    assert run_program("import numpy as np\nassert int(np.arange(4).sum()) == 6\n", timeout=30).passed
+
+
+def test_a_main_block_is_not_run_as_part_of_the_program():
+    # A completion's demo under `if __name__ == "__main__":` would wait on input() (no stdin).
+    assert run_program("if __name__ == '__main__':\n    input()\nassert True\n").passed
 
 
 @pytest.mark.parametrize("code", ["exit(0)\n", "import sys\nsys.exit()\n", "import os\nos._exit(0)\n"])
@@ -54,3 +65,8 @@ def test_the_canonical_solutions_pass_as_completions_would():
     for problem in load_problems(default_data_path())[:12]:
         outcome = run_program(program_with_tests(problem.program, problem.test, problem.entry_point))
         assert outcome.passed, (problem.task_id, outcome)
+
+
+def test_memory_beyond_the_limit_fails_the_program_not_the_machine():
+    outcome = run_program("block = bytearray(3 << 30)\n")
+    assert outcome.status == FAILED and "MemoryError" in outcome.detail

@@ -57,6 +57,15 @@ def test_suffix_duplication():
     assert not duplicates_suffix("", "anything")
 
 
+def test_a_hole_that_itself_ends_like_the_suffix_is_not_a_duplication():
+    # The original line was `y = g(f(a))`: the hole `a)` ends with `)` as its suffix starts.
+    assert not duplicates_suffix("a)", ")\n", hole="a)")
+    assert duplicates_suffix("a))", ")\n", hole="a)")
+    # Two lines `x += 1` in a row: suggesting the first is right, suggesting both repeats.
+    assert not duplicates_suffix("x += 1", "\n    x += 1\n", hole="x += 1")
+    assert duplicates_suffix("x += 1\n    x += 1", "\n    x += 1\n", hole="x += 1")
+
+
 def test_speed_is_relative_to_the_target_alone_and_losslessness_is_checked(tasks):
     task = tasks[0]
     attempts = [Attempt(TARGET, task, task.hole, new_tokens=40, generate_ms=400, target_passes=40, latency_ms=410),
@@ -96,4 +105,26 @@ def test_the_schedule_interleaves_configurations_and_never_repeats_the_previous_
     plan = schedule(tasks, configs)
     assert sorted((c.name, t.name) for c, t in plan) == sorted((c.name, t.name) for c in configs for t in tasks)
     assert [c.name for c, _ in plan[:len(configs)]] == [c.name for c in configs]
-    assert all(a[1] is not b[1] for a, b in zip(plan, plan[1:]))
+    assert all(a[1].problem is not b[1].problem for a, b in zip(plan, plan[1:]))
+
+
+def test_neighbouring_requests_are_on_different_problems_even_when_the_sets_line_up():
+    # 4 problems × 4 sets and 4 configurations: the obvious stride (16 / 4) lands on the same
+    # problem in the next set every time, whose prompt the KV caches would already hold.
+    tasks = build_task_sets(load_problems(default_data_path())[:4], seed=0)
+    configs = eval_configs(seed=0)[:4]
+    plan = schedule(tasks, configs)
+    assert len(plan) == len(tasks) * len(configs)
+    assert all(a[1].problem.task_id != b[1].problem.task_id for a, b in zip(plan, plan[1:]))
+
+
+def test_an_attempt_that_cannot_be_scored_fails_alone(tasks, monkeypatch):
+    import lsp_server.evaluation.scoring as scoring
+
+    def no_processes(source, timeout):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(scoring, "run_program", no_processes)
+    results = score_all([Attempt(SPECULATIVE, t, t.hole) for t in tasks[:3]], timeout=5)
+    assert len(results) == 3
+    assert all(not r.passed and "OSError" in r.outcome.detail for r in results)

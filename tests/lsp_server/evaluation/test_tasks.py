@@ -79,6 +79,18 @@ def test_unreadable_data_is_a_clear_error(tmp_path):
         file.write(json.dumps({"task_id": "x", "prompt": "p"}) + "\n")
     with pytest.raises(DataError, match="line 1: a HumanEval record needs"):
         load_problems(partial)
+    typed = tmp_path / "typed.jsonl"
+    typed.write_text(json.dumps({"task_id": 1, "prompt": "p", "canonical_solution": "s", "test": "t",
+                                 "entry_point": "f"}) + "\n")
+    with pytest.raises(DataError, match="line 1: .* as strings"):
+        load_problems(typed)
+    cut = tmp_path / "cut.jsonl.gz"
+    whole = gzip.compress(b"".join(json.dumps({"task_id": str(i), "prompt": "p" * 500, "canonical_solution": "s",
+                                                                "test": "t", "entry_point": "f"}).encode() + b"\n"
+                                   for i in range(50)))
+    cut.write_bytes(whole[:len(whole) // 2])  # a download that stopped halfway
+    with pytest.raises(DataError, match="is not a HumanEval .jsonl"):
+        load_problems(cut)
     blank = tmp_path / "blank.jsonl"
     blank.write_text("\n")
     with pytest.raises(DataError, match="holds no problems"):
