@@ -113,10 +113,12 @@ async def _loaded(client: TandemClient, poll_seconds: float = 0.2, timeout_s: fl
     return status
 
 
-async def _idle(client: TandemClient, poll_seconds: float = 0.005) -> None:
+async def _idle(client: TandemClient, poll_seconds: float = 0.005, timeout_s: float = 300.0) -> None:
     """Wait out the prefill the server starts on didOpen: the request is then timed as in an
-    editor where the file was opened a moment before typing, the same for every configuration."""
-    while (await client.status()).get("busy"):
+    editor where the file was opened a moment before typing, the same for every configuration.
+    A prefill that outlasts `timeout_s` is waited on no longer (the request then pays for it)."""
+    deadline = time.monotonic() + timeout_s
+    while (await client.status()).get("busy") and time.monotonic() < deadline:
         await asyncio.sleep(poll_seconds)
 
 
