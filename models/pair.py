@@ -74,15 +74,13 @@ class ModelPair:
     def load(cls, spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> "ModelPair":
         # The NPU is reached through ONNX Runtime only; its provider is checked before loading.
         engine = "onnx" if spec.device == "npu" else spec.engine
-        if spec.device == "npu":  # fail before loading anything when the NPU's provider is missing
-            choose_providers("npu")
+        providers = choose_providers("npu") if spec.device == "npu" else None
         placement = resolve_placement("cpu" if spec.device == "npu" else spec.device, spec.dtype)
         if engine == "onnx" and placement.dtype not in ONNX_DTYPES:
             placement = replace(placement, dtype=torch.float32,
                                 reason=f"{placement.reason}; float32 for ONNX Runtime (no {placement.dtype} kernels)")
-        providers = None
-        if engine == "onnx":  # the provider follows where the models were placed (CUDA's on a GPU)
-            providers = choose_providers("npu" if spec.device == "npu" else placement.device.type)
+        if engine == "onnx" and providers is None:  # the provider follows the placement (CUDA's on a GPU)
+            providers = choose_providers(placement.device.type)
         draft_dir, target_dir = resolve_model_dirs(spec.draft, spec.target)
         target = load_checkpoint("target", target_dir, placement)
         draft = load_checkpoint("draft", draft_dir, placement)

@@ -97,10 +97,10 @@ def lossless(scores: list[Score]) -> Lossless | None:
     common = sorted(set(target) & set(speculative))
     if not common:
         return None
-    failed = [n for n in common if target[n].attempt.error or speculative[n].attempt.error]
-    declined = [n for n in common if n not in failed
-                and not target[n].attempt.new_tokens and not speculative[n].attempt.new_tokens]
-    compared = [n for n in common if n not in failed and n not in declined]
+    failed = {n for n in common if target[n].attempt.error or speculative[n].attempt.error}
+    declined = {n for n in common if n not in failed
+                and not target[n].attempt.new_tokens and not speculative[n].attempt.new_tokens}
+    compared = [n for n in common if n not in failed | declined]
     differing = tuple(n for n in compared if target[n].attempt.text != speculative[n].attempt.text)
     return Lossless(len(compared), len(compared) - len(differing), sum(target[n].passed for n in compared),
                     sum(speculative[n].passed for n in compared), differing, len(declined), len(failed))

@@ -116,13 +116,13 @@ def _lossless(check: Lossless | None) -> list[str]:
         return ["## Lossless check", "", "Not run: it needs both the `target` and `speculative` configurations.", ""]
     verdict = ("**Greedy speculative decoding is lossless here**: " if check.holds else
                "**Greedy speculative decoding differed from the target alone**: ")
+    skipped = [text for count, text in ((check.declined, f"{check.declined} tasks where the server declined both "
+                                                          "requests"),
+                                        (check.failed, f"{check.failed} where a request failed")) if count]
     lines = ["## Lossless check", "",
              verdict + f"{check.identical}/{check.compared} suggestions identical to the target alone's; "
              f"pass@1 {check.pass_speculative}/{check.compared} speculative vs {check.pass_target}/{check.compared} "
-             "target alone." + (f" Not compared: {check.declined} tasks where the server declined both requests"
-                                 if check.declined else "")
-             + (f"{'; ' if check.declined else ' Not compared: '}{check.failed} where a request failed"
-                if check.failed else "") + ("." if check.declined or check.failed else ""), ""]
+             "target alone." + (f" Not compared: {'; '.join(skipped)}." if skipped else ""), ""]
     if check.differing:
         lines += [f"Differing tasks: {', '.join(check.differing[:20])}", ""]
     return lines

@@ -65,13 +65,14 @@ def schedule(tasks: list[EvalTask], configs: list[EvalConfig]) -> list[tuple[Eva
     def repeats(steps: list[tuple[EvalConfig, EvalTask]]) -> int:
         return sum(a.problem.task_id == b.problem.task_id for (_, a), (_, b) in zip(steps, steps[1:]))
 
-    best = None
+    best, fewest = [], None
     first = max(1, count // len(configs))
-    for stride in [*range(first, count), *range(1, first)]:
+    for stride in [*range(first, count), *range(1, first)] or [1]:
         candidate = plan(stride)
-        if best is None or repeats(candidate) < repeats(best):
-            best = candidate
-        if not repeats(best):
+        found = repeats(candidate)
+        if fewest is None or found < fewest:
+            best, fewest = candidate, found
+        if not fewest:
             break
     return best
 

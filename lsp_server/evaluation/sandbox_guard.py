@@ -48,12 +48,8 @@ def _python_library(name) -> bool:
     """None (the interpreter) or a library inside this Python's installation."""
     if name is None:
         return True
-    if isinstance(name, bytes):
-        name = os.fsdecode(name)
-    if not isinstance(name, str) or os.sep not in name:
-        return False
-    real = os.path.realpath(name)
-    return any(real.startswith(os.path.realpath(p) + os.sep) for p in {sys.prefix, sys.base_prefix})
+    return isinstance(name, (str, bytes)) and any(_inside(os.path.realpath(p), name)
+                                                  for p in {sys.prefix, sys.base_prefix})
 
 
 def _block(event: str, detail) -> None:
