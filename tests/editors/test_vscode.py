@@ -61,7 +61,10 @@ class CodeServer:
             "editor.inlineSuggest.enabled": True, "telemetry.telemetryLevel": "off",
             # the word-suggest widget would hide inline suggestions while typing
             "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
-            "editor.wordBasedSuggestions": "off", **settings}))
+            "editor.wordBasedSuggestions": "off",
+            # VS Code's own Chat view would open beside the editor and could take the focus
+            "chat.disableAIFeatures": True, "workbench.secondarySideBar.defaultVisibility": "hidden",
+            **settings}))
         common = ["--user-data-dir", str(user), "--extensions-dir", str(extensions)]
         subprocess.run([self.node, str(CODE_SERVER), "--install-extension", str(VSIX), *common],
                        env=self.env, check=True, capture_output=True, timeout=120)

@@ -14,6 +14,29 @@ const finish = async (browser, error) => {
   if (browser) await browser.close();
 };
 
+/** Quick Open the file and wait for its own editor tab. The file search may still be
+ * indexing when the name is typed (Enter on an empty list opens nothing), and the Chat
+ * view's input is a Monaco editor too, so neither a fixed pause nor `.monaco-editor`
+ * proves the file is open: wait for the result row, then for the active tab, and retry. */
+async function openFile(page, name) {
+  const activeTab = page.locator('.tabs-container .tab.active', { hasText: name });
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { timeout: 30000 });
+    await page.keyboard.type(name);
+    try {
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30000 });
+      await page.keyboard.press('Enter');
+      await activeTab.first().waitFor({ timeout: 15000 });
+      break;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
+  await page.locator('.part.editor .monaco-editor .view-lines').first().waitFor({ timeout: 30000 });
+}
+
 let page;
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -26,12 +49,7 @@ try {
   await page.goto(`${env.URL}/?folder=${encodeURIComponent(env.WORKSPACE)}`);
   await page.waitForSelector('.monaco-workbench', { timeout: 120000 });
   await page.waitForTimeout(2000); // the workbench restores its layout
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget input', { timeout: 30000 });
-  await page.keyboard.type(env.FILE_NAME);
-  await page.waitForTimeout(1000);
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+  await openFile(page, env.FILE_NAME);
   if (env.MODE === 'notification') {
     // A misconfigured server: wait for the message about it, and read the status bar.
     const toast = page.locator('.notification-list-item-message', { hasText: env.EXPECT }).first();
@@ -45,7 +63,7 @@ try {
   }
   // The extension's status-bar item says when the server has its models.
   await page.getByText('Tandem: ready').first().waitFor({ timeout: 120000 });
-  await page.click('.monaco-editor .view-lines');
+  await page.click('.part.editor .monaco-editor .view-lines');
   await page.keyboard.press('Control+G');
   await page.waitForSelector('.quick-input-widget input', { timeout: 30000 });
   await page.keyboard.type(env.LINE);
