@@ -10,11 +10,12 @@ TORCH ?= torch==2.13.0
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The runtime (tandem-code) and the tooling wing (tooling/: tandem bench, evaluation, training).
+$(VENV)/.installed: pyproject.toml tooling/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(if $(TORCH),$(BIN)/pip install --quiet $(TORCH))
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test]" -e "./tooling[eval]"
 	touch $@
 
 # The main job: one completion from the embedded pair, through the real LSP server.
@@ -54,4 +55,4 @@ test: setup editor-tools
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache $(TOOLS) editors/vscode/node_modules editors/vscode/out editors/vscode/tandem.vsix
+	rm -rf $(VENV) *.egg-info tooling/*.egg-info .pytest_cache $(TOOLS) editors/vscode/node_modules editors/vscode/out editors/vscode/tandem.vsix

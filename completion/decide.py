@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from completion.brackets import open_quote
 from completion.cursor import CursorContext, lines_after_first, lines_before_last
 from completion.indent import indent_width
 from completion.syntax import SyntaxAtCursor
 
-SINGLE_LINE = "single-line"
-MULTI_LINE = "multi-line"
-NONE = "none"
+
+class Mode(str, Enum):
+    """How much to complete (the value is what logs and the wire show)."""
+    SINGLE_LINE = "single-line"
+    MULTI_LINE = "multi-line"
+    NONE = "none"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+SINGLE_LINE, MULTI_LINE, NONE = Mode.SINGLE_LINE, Mode.MULTI_LINE, Mode.NONE
 
 _WORD = re.compile(r"\w")
 # A comment worth continuing says something already: two words, or (for scripts written
@@ -23,7 +33,7 @@ MIN_COMMENT_CHARS = 8
 
 @dataclass(frozen=True)
 class Decision:
-    mode: str    # SINGLE_LINE | MULTI_LINE | NONE
+    mode: Mode
     reason: str  # why, for logs and tests
 
     @property

@@ -1,6 +1,7 @@
 """The small interface through which completion talks to models (plain types only).
 
-`models.pair.ModelPair` satisfies it; unit tests use fakes.
+`models.pair.ModelPair` satisfies it; unit tests use fakes. Its value types (`DecodingConfig`,
+`DecodeStats`) come from torch-free modules of `models`, so they are declared once.
 """
 
 from __future__ import annotations
@@ -8,23 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
-
-class GenerationStatsLike(Protocol):
-    prompt_tokens: int
-    new_tokens: int
-    prefill_seconds: float
-    decode_seconds: float
-    stop_reason: str  # "eos" | "stop-rule" | "max-tokens" | "cancelled" | "error"
-    drafted: int        # draft tokens proposed
-    accepted: int       # ... of which the target accepted
-    target_passes: int  # target forward passes, prefill included
-    reused_prompt_tokens: int  # prompt tokens whose KV came from the previous request
+from models.config import DecodingConfig
+from models.records import DecodeStats
 
 
 class GenerationLike(Protocol):
     token_ids: tuple[int, ...]
     text: str
-    stats: GenerationStatsLike
+    stats: DecodeStats
 
 
 class Generator(Protocol):
@@ -47,7 +39,8 @@ class Generator(Protocol):
         is_cancelled: Callable[[], bool] = ...,
         draft_prompt_ids: Sequence[int] | None = None,
         min_new_tokens: int = 0,
+        decoding: DecodingConfig = DecodingConfig(),
     ) -> GenerationLike:
-        """Continue `prompt_ids`; `should_stop` sees the decoded continuation so far. The
-        draft (if any) reads `draft_prompt_ids`, its own left-context prompt. End tokens
-        cannot end the continuation before `min_new_tokens`."""
+        """Continue `prompt_ids` as `decoding` says; `should_stop` sees the decoded
+        continuation so far. The draft (if any) reads `draft_prompt_ids`, its own
+        left-context prompt. End tokens cannot end the continuation before `min_new_tokens`."""

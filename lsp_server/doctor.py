@@ -1,8 +1,11 @@
-"""`tandem doctor`: what this machine offers, which models would be used, and why."""
+"""`tandem doctor`: what this machine offers, which models would be used, and why.
+
+Placement, engines and providers are printed from `models.plan.plan_load`, the plan that
+loading follows, so the doctor never works them out on its own.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import platform
 
 
@@ -13,10 +16,12 @@ def _line(label: str, value: str) -> None:
 def run_doctor(settings: dict) -> int:
     import torch
 
-    from models.devices import resolve_placement
+    from models.config import PairSpec
     from models.embedded import resolve_model_dirs
+    from models.engines.onnx_backend import NPU_PROVIDER, available_providers
     from models.errors import ModelError
     from models.loading import check_checkpoint_dir
+    from models.plan import plan_load
 
     _line("python", platform.python_version())
     _line("torch", f"{torch.__version__} (CUDA {torch.version.cuda}, ROCm {torch.version.hip})")
@@ -24,10 +29,6 @@ def run_doctor(settings: dict) -> int:
           or "none")
     mps = getattr(torch.backends, "mps", None)
     _line("mps", "available" if mps is not None and mps.is_available() else "not available")
-    from models.acceleration import planned_engine
-    from models.errors import DeviceError
-    from models.onnx_backend import NPU_PROVIDER, available_providers, choose_providers
-
     providers = available_providers()
     if providers:
         import onnxruntime
@@ -37,20 +38,20 @@ def run_doctor(settings: dict) -> int:
         _line("onnxruntime", "not installed (needed for engine onnx and the Ryzen AI NPU: "
               "pip install 'tandem-code[onnx]', or AMD's Ryzen AI software for the NPU)")
     ok = True
-    device, engine = settings.get("device", "auto"), settings.get("engine", "auto")
+    spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""), settings.get("device", "auto"),
+                    settings.get("dtype", "auto"), settings.get("engine", "auto"))
     try:
-        if device == "npu" or engine == "onnx":
-            chosen, why = choose_providers(device)
+        plan = plan_load(spec)
+        if plan.providers is not None:
+            chosen, why = plan.providers
             _line("onnx providers", f"{', '.join(chosen)} ({why})")
-        placement = resolve_placement("cpu" if device == "npu" else device, settings.get("dtype", "auto"))
+        placement = plan.placement
         _line("placement", f"{placement.device} / {str(placement.dtype).removeprefix('torch.')} ({placement.reason})")
-        planned = "onnx" if device == "npu" else planned_engine(engine, placement.device.type)
-        _line("engine", f"{planned} (setting engine={engine}; auto = static caches and the draft's CUDA "
-                        "graphs on a GPU, transformers on a CPU)")
-    except (ModelError, DeviceError) as error:
+        _line("engine", f"{plan.describe_engines()} ({plan.engine_reason})")
+    except ModelError as error:  # DeviceError included: a device or provider that is missing
         ok = False
         _line("placement", f"unusable: {error}")
-    draft, target = resolve_model_dirs(settings.get("draftModel", ""), settings.get("targetModel", ""))
+    draft, target = resolve_model_dirs(spec.draft, spec.target)
     for role, path in (("draft", draft), ("target", target)):
         try:
             check_checkpoint_dir(role, path)

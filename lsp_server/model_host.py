@@ -1,21 +1,36 @@
-"""The one worker that owns the models: loading, reloading and running completions off the
-event loop, so the server keeps answering while a model loads or generates."""
+"""The one worker that owns the models, and each connection's lease on them.
+
+`ModelHost` runs every torch call on one thread, so the server keeps answering while a
+model loads or generates, and no two requests ever use a model at once. It holds the
+loaded pairs by `PairSpec`: connections whose model settings are equal share one pair
+(weights, KV prefix caches, acceptance statistics); a connection that asks for other
+models gets a pair of its own, within `max_pairs` and the memory that is free, or a clear
+refusal. Never a swap under another editor.
+
+`ModelLease` is one connection's view: its own spec, state and error. Decoding settings
+are not here at all: each request carries its own (`CompletionOptions.decoding`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 from completion.service import CompletionRequest, CompletionResult, CompletionService
+from models.config import PairSpec
 from models.errors import DeviceError, ModelError
-from models.pair import DecodingConfig, ModelPair, PairSpec
+from models.embedded import resolve_model_dirs
+from models.loading import free_bytes, weights_bytes
+from models.pair import ModelPair
+from models.plan import plan_load
 
 log = logging.getLogger(__name__)
 
 LOADING, READY, FAILED = "loading", "ready", "error"
+MAX_PAIRS = 2  # distinct model pairs one server holds at once (each editor may ask for its own)
 
 
 @dataclass
@@ -25,18 +40,17 @@ class LoadOutcome:
     pair: ModelPair | None = None
 
 
-def load_pair(spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> LoadOutcome:
+def load_pair(spec: PairSpec) -> LoadOutcome:
     """Load (and warm up) a pair; an unusable device falls back to `auto` with a warning
     rather than leaving the user without completions."""
     try:
-        pair = ModelPair.load(spec, decoding)
+        pair = ModelPair.load(spec)
         pair.warm_up()
         return LoadOutcome(READY, "; ".join(pair.warnings) or None, pair=pair)
     except DeviceError as error:
         if spec.device == "auto":
             return LoadOutcome(FAILED, str(error))
-        fallback = PairSpec(spec.draft, spec.target, "auto", spec.dtype, spec.engine)
-        outcome = load_pair(fallback, decoding)
+        outcome = load_pair(replace(spec, device="auto"))
         if outcome.state == READY:
             outcome.message = f"{error}. Using {outcome.pair.target.placement.device} instead."
         return outcome
@@ -47,48 +61,87 @@ def load_pair(spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> Lo
         return LoadOutcome(FAILED, f"loading the models failed: {type(error).__name__}: {error}")
 
 
+@dataclass
+class _Slot:
+    """One pair being loaded or loaded, and the leases using it."""
+    spec: PairSpec
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    outcome: LoadOutcome | None = None
+    service: CompletionService | None = None
+    users: set = field(default_factory=set)  # ids of the leases holding it
+
+
 class ModelHost:
-    def __init__(self) -> None:
-        # One thread: torch work is serialised, and models are never used by two requests at once.
+    def __init__(self, max_pairs: int = MAX_PAIRS) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-model")
-        self.state, self.error, self.spec = LOADING, None, None
-        self._service: CompletionService | None = None
-        self._pair: ModelPair | None = None
-        self._loaded = asyncio.Event()
-        self.decoding = DecodingConfig()
+        self.max_pairs = max_pairs
+        self._slots: dict[PairSpec, _Slot] = {}
         self._pending = 0  # completions queued or running on the worker
-        self._warming = None  # the newest background prefill's future
+        self._warming: Future | None = None  # the newest background prefill
 
-    def configure(self, decoding: DecodingConfig) -> None:
-        """New decoding settings apply from the next request on; no reload needed."""
-        self.decoding = decoding
-        if self._pair is not None:
-            self._pair.decoding = decoding
+    def lease(self) -> "ModelLease":
+        return ModelLease(self)
 
-    async def load(self, spec: PairSpec) -> LoadOutcome:
-        if spec == self.spec and self.state == READY:  # already loaded (a reconnecting editor)
-            return LoadOutcome(READY, pair=self._pair)
-        self.spec, self.state, self.error = spec, LOADING, None
-        self._loaded.clear()
-        outcome = await asyncio.get_running_loop().run_in_executor(self._worker, load_pair, spec, self.decoding)
-        if spec != self.spec:  # a newer load was asked for meanwhile; it decides the state
-            return outcome
-        self.state, self.error = outcome.state, outcome.message if outcome.state == FAILED else None
-        if outcome.pair is not None:
-            self._pair, self._service = outcome.pair, CompletionService(outcome.pair)
-        elif self._pair is not None:  # a failed reload keeps the models that worked
-            self.state = READY
-            outcome.message = self.error = f"{outcome.message}; still using the previously loaded models"
-        self._loaded.set()
-        log.info("models %s%s", self.state, f": {outcome.message}" if outcome.message else "")
-        return outcome
+    # -- pairs ---------------------------------------------------------------------------
+    async def acquire(self, spec: PairSpec, user: int) -> _Slot:
+        """The slot for `spec`, loading it if needed; shared when another lease holds it."""
+        slot = self._slots.get(spec)
+        if slot is None:
+            refusal = self._make_room(spec, user)
+            slot = _Slot(spec)
+            if refusal is not None:
+                slot.outcome = LoadOutcome(FAILED, refusal)
+                slot.loaded.set()
+                slot.users.add(user)
+                return slot  # not kept: nothing was loaded
+            self._slots[spec] = slot
+            slot.users.add(user)
+            outcome = await asyncio.get_running_loop().run_in_executor(self._worker, load_pair, spec)
+            slot.outcome = outcome
+            if outcome.pair is not None:
+                slot.service = CompletionService(outcome.pair)
+            else:
+                self._slots.pop(spec, None)  # a failed load holds nothing; a later try loads again
+            slot.loaded.set()
+            log.info("models %s for %s%s", outcome.state, _label(spec), f": {outcome.message}" if outcome.message else "")
+            return slot
+        slot.users.add(user)
+        await slot.loaded.wait()
+        return slot
 
-    async def complete(self, request: CompletionRequest, cancelled: threading.Event) -> CompletionResult | None:
-        """Run one completion on the worker; None when no model is usable."""
-        await self._loaded.wait()
-        if self._service is None:
-            return None
-        service = self._service
+    def release(self, slot: _Slot | None, user: int, keep_idle: bool) -> None:
+        """`user` stops using `slot`. Unused pairs are freed, unless `keep_idle` (an editor
+        that disconnected may come back: its models stay warm until room is needed)."""
+        if slot is None:
+            return
+        slot.users.discard(user)
+        if not slot.users and not keep_idle and self._slots.get(slot.spec) is slot:
+            self._drop(slot)
+
+    def _make_room(self, spec: PairSpec, user: int) -> str | None:
+        """Free idle pairs if the limit needs it; a refusal message when it cannot be done."""
+        others = [s for s in self._slots.values() if s.users - {user}]
+        idle = [s for s in self._slots.values() if not s.users - {user}]
+        while idle and len(self._slots) >= self.max_pairs:
+            self._drop(idle.pop(0))
+        if len(self._slots) >= self.max_pairs:
+            return (f"this server already holds {len(others)} model pair(s) for other editors, its limit; "
+                    f"{_label(spec)} was not loaded. Use the same draftModel/targetModel/device/dtype/engine "
+                    "as the other editors, or start a server of your own")
+        if self._slots:  # an additional pair: check the memory it needs is there
+            needed, free = _memory_for(spec)
+            if needed is not None and free is not None and needed > free:
+                return (f"{_label(spec)} needs about {needed / 2**30:.1f} GiB for its weights and "
+                        f"{free / 2**30:.1f} GiB is free while other editors' models are loaded; not loaded")
+        return None
+
+    def _drop(self, slot: _Slot) -> None:
+        del self._slots[slot.spec]
+        log.info("freed the models for %s (no editor uses them)", _label(slot.spec))
+
+    # -- work on the worker ----------------------------------------------------------------
+    async def run(self, service: CompletionService, request: CompletionRequest,
+                  cancelled: threading.Event) -> CompletionResult:
         self._pending += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(
@@ -96,12 +149,12 @@ class ModelHost:
         finally:
             self._pending -= 1
 
-    def prefill_in_background(self, request: CompletionRequest, cancelled: threading.Event) -> None:
+    def prefill_in_background(self, service: CompletionService, request: CompletionRequest,
+                              cancelled: threading.Event) -> None:
         """When the worker is idle, run `request` for one token: both models' caches then
         hold its prompt, and the first real completion nearby prefills only the difference."""
-        if self._service is None or self._pending or self.state != READY:
+        if self._pending:
             return
-        service = self._service
 
         def warm() -> None:
             try:
@@ -111,14 +164,96 @@ class ModelHost:
 
         self._warming = self._worker.submit(warm)
 
-    def describe(self) -> dict:
-        return {"state": self.state, "error": self.error, "busy": self.busy,
-                "models": self._pair.describe() if self._pair else None}
-
     @property
     def busy(self) -> bool:
         """Whether the worker has a completion or a background prefill to finish."""
         return bool(self._pending) or (self._warming is not None and not self._warming.done())
 
+    @property
+    def loaded_pairs(self) -> int:
+        return sum(1 for s in self._slots.values() if s.service is not None)
+
     def shutdown(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+class ModelLease:
+    """One connection's models: its own spec, state and error, over the shared host."""
+
+    _ids = iter(range(1, 1 << 62))
+
+    def __init__(self, host: ModelHost) -> None:
+        self.host = host
+        self.id = next(self._ids)
+        self.state, self.error, self.spec = LOADING, None, None
+        self._slot: _Slot | None = None
+        self._loaded = asyncio.Event()
+
+    async def load(self, spec: PairSpec) -> LoadOutcome:
+        """Use the models for `spec`. A failed load keeps the models this connection had."""
+        if self._slot is not None and self._slot.spec == spec and self.state == READY:
+            return self._slot.outcome  # already ours (a reconnecting editor, an unrelated change)
+        self.spec, self.state, self.error = spec, LOADING, None
+        self._loaded.clear()
+        slot = await self.host.acquire(spec, self.id)
+        if spec != self.spec:  # a newer load was asked for meanwhile; it decides the state
+            self.host.release(slot, self.id, keep_idle=False)
+            return slot.outcome
+        outcome = replace(slot.outcome)
+        if slot.service is not None:
+            if self._slot is not slot:
+                self.host.release(self._slot, self.id, keep_idle=False)
+            self._slot, self.state = slot, READY
+        elif self._slot is not None and self._slot.service is not None:
+            self.host.release(slot, self.id, keep_idle=False)
+            self.state = READY
+            outcome.message = f"{outcome.message}; still using the previously loaded models"
+            self.error = outcome.message
+        else:
+            self.host.release(slot, self.id, keep_idle=False)
+            self.state, self.error = FAILED, outcome.message
+        self._loaded.set()
+        return outcome
+
+    @property
+    def service(self) -> CompletionService | None:
+        return self._slot.service if self._slot is not None else None
+
+    async def complete(self, request: CompletionRequest, cancelled: threading.Event) -> CompletionResult | None:
+        """Run one completion on the worker; None when no model is usable."""
+        await self._loaded.wait()
+        service = self.service
+        if service is None:
+            return None
+        return await self.host.run(service, request, cancelled)
+
+    def prefill_in_background(self, request: CompletionRequest, cancelled: threading.Event) -> None:
+        if self.service is not None and self.state == READY:
+            self.host.prefill_in_background(self.service, request, cancelled)
+
+    def describe(self) -> dict:
+        pair = self._slot.outcome.pair if self._slot is not None and self._slot.outcome else None
+        return {"state": self.state, "error": self.error, "busy": self.host.busy,
+                "models": pair.describe() if pair is not None else None,
+                "sharedWith": len(self._slot.users) - 1 if self._slot is not None else 0}
+
+    def release(self) -> None:
+        """The connection ended: its models stay warm for a reconnect until room is needed."""
+        self.host.release(self._slot, self.id, keep_idle=True)
+        self._slot = None
+
+
+def _memory_for(spec: PairSpec) -> tuple[int | None, int | None]:
+    """(bytes the pair's weights need, bytes free where they would go); None where unknown
+    (a path that is not a checkpoint fails its load with its own message)."""
+    try:
+        placement = plan_load(spec).placement
+        dirs = resolve_model_dirs(spec.draft, spec.target)
+        return sum(weights_bytes(d, placement.dtype) for d in dirs), free_bytes(placement.device)
+    except Exception:
+        return None, None
+
+
+def _label(spec: PairSpec) -> str:
+    return (f"draft {spec.draft or '(embedded)'} / target {spec.target or '(embedded)'} "
+            f"on {spec.device}/{spec.dtype}/{spec.engine}")

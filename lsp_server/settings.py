@@ -1,4 +1,9 @@
-"""The `tandem` settings section: one typed, fully defaulted model, camelCase on the wire.
+"""The `tandem` settings section: the one schema of every setting, camelCase on the wire.
+
+`TandemSettings` is the single source. The VS Code extension's `contributes.configuration`
+and the keys it forwards, the CLI's setting flags, the Neovim help's list, the README's
+table and the dev-container entrypoint's variables are generated from it or checked
+against it by `tests/lsp_server/test_settings_schema.py`.
 
 Parsed at `initialize` and on `workspace/didChangeConfiguration`. Each field is checked on
 its own, so one bad value is reported and replaced by the previous (or default) value
@@ -15,35 +20,61 @@ from pydantic.alias_generators import to_camel
 
 from completion.formats import PROMPT_FORMATS
 from completion.service import CompletionOptions
-from models.pair import DecodingConfig
+from models.config import MAX_DRAFT_TOKENS, DecodingConfig, PairSpec
 
 DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps|npu"
+
+# Which settings choose the models: connections share loaded models only when these are equal.
+MODEL_SETTINGS = ("draft_model", "target_model", "device", "dtype", "engine")
 
 
 class TandemSettings(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True,
                               extra="ignore")
 
-    draft_model: str = Field("", description="Draft checkpoint directory; empty = embedded draft")
-    target_model: str = Field("", description="Target checkpoint directory; empty = embedded target")
-    device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    engine: Literal["auto", "transformers", "static", "onnx"] = "auto"
-    prompt_format: str = "auto"
-    max_new_tokens: int = Field(64, ge=1, le=2048)
-    draft_tokens: int | Literal["auto"] = "auto"
-    draft_source: Literal["model", "lookup", "combined"] = "combined"
-    temperature: float = Field(0.0, ge=0.0, le=5.0)
-    top_k: int = Field(0, ge=0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    multiline: Literal["auto", "always", "never"] = "auto"
-    context_tokens: int = Field(1024, ge=64, le=131072)
-    debounce_ms: int = Field(0, ge=0, le=5000)
-    time_budget_ms: int = Field(1000, ge=0, le=60000)
-    # Off shows the model's text as generated, up to its end token or maxNewTokens, with no
-    # stop rules, post-processing or syntax guard: the evaluation's ablation, not for daily use.
-    postprocess: bool = True
-    seed: int | None = Field(None, ge=0, description="sampling seed per request; empty = fresh randomness")
+    draft_model: str = Field("", description="draft checkpoint directory; empty = the embedded draft")
+    target_model: str = Field("", description="target checkpoint directory; empty = the embedded target")
+    device: str = Field("auto", description="`auto`, `cpu`, `cuda`, `cuda:N`, `mps`, `npu`",
+                        json_schema_extra={"pattern": f"^({DEVICE_PATTERN})$"})
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="weights' dtype; `auto` = bfloat16/float16 on a GPU, float32 on a CPU")
+    engine: Literal["auto", "transformers", "static", "onnx"] = Field(
+        "auto", description="how the models run: `auto` (static KV caches and the draft's CUDA graphs on a GPU, "
+                            "transformers on a CPU), `transformers`, `static`, `onnx` (ONNX Runtime; "
+                            "`device: npu` implies it); see the README's \"Accelerators\"")
+    prompt_format: str = Field(
+        "auto", description="fill-in-the-middle layout: `auto` (from the tokenizer's special tokens) or a family; "
+                            "one the tokenizer cannot do falls back to `plain` with a message",
+        json_schema_extra={"enum": list(PROMPT_FORMATS)})
+    max_new_tokens: int = Field(64, ge=1, le=2048, description="tokens generated at most per completion")
+    draft_tokens: int | Literal["auto"] = Field(
+        "auto", description=f"draft length per round: `0` = target alone, `1`..`{MAX_DRAFT_TOKENS}` = fixed, "
+                            "`auto` = chosen each round from measured acceptance and cost")
+    draft_source: Literal["model", "lookup", "combined"] = Field(
+        "combined", description="where drafts come from: `model` (the draft model), `lookup` (n-gram match in "
+                                "the prompt), `combined` (lookup when it matches, else the model)")
+    temperature: float = Field(0.0, ge=0.0, le=5.0,
+                               description="0 = greedy; above 0, sampling with the target's exact distribution")
+    top_k: int = Field(0, ge=0, description="sampling filter, applied alike to target and draft (0 = off)")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="sampling filter, applied alike to target and draft (1 = off)")
+    multiline: Literal["auto", "always", "never"] = Field(
+        "auto", description="`auto` (a block on an empty line, the rest of the line mid-statement), "
+                            "`always`, `never`")
+    context_tokens: int = Field(1024, ge=64, le=131072,
+                                description="prompt budget in tokens (also capped by the target's window minus "
+                                            "`maxNewTokens`)")
+    debounce_ms: int = Field(0, ge=0, le=5000,
+                             description="wait before generating; a newer request for the document wins")
+    time_budget_ms: int = Field(1000, ge=0, le=60000,
+                                description="generation stops then and shows what is complete; 0 = no limit")
+    seed: int | None = Field(None, ge=0, description="sampling seed for every request; null = fresh randomness. "
+                                                     "A sampled completion repeats exactly with a fixed "
+                                                     "`draftTokens` (under `auto` the draft length follows "
+                                                     "measured times, and another length draws other tokens "
+                                                     "from the same distribution)")
+    postprocess: bool = Field(True, description="`false` shows the model's raw text up to its end token or "
+                                                "`maxNewTokens`, with no stop rules, post-processing or syntax "
+                                                "guard: for evaluation, not daily use")
 
     @field_validator("prompt_format")
     @classmethod
@@ -62,20 +93,30 @@ class TandemSettings(BaseModel):
     @field_validator("draft_tokens")
     @classmethod
     def _draft_range(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and not 0 <= value <= 32:
-            raise ValueError("must be 'auto' or a number from 0 to 32")
+        if isinstance(value, int) and not 0 <= value <= MAX_DRAFT_TOKENS:
+            raise ValueError(f"must be 'auto' or a number from 0 to {MAX_DRAFT_TOKENS}")
         return value
 
+    def pair_spec(self) -> PairSpec:
+        return PairSpec(self.draft_model, self.target_model, self.device, self.dtype, self.engine)
+
     def decoding_config(self) -> DecodingConfig:
-        return DecodingConfig(draft_tokens=self.draft_tokens,
-                              proposer="draft" if self.draft_source == "model" else self.draft_source,
-                              temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
-                              seed=self.seed)
+        return DecodingConfig(draft_tokens=self.draft_tokens, source=self.draft_source,
+                              temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, seed=self.seed)
 
     def completion_options(self) -> CompletionOptions:
         return CompletionOptions(max_new_tokens=self.max_new_tokens, context_tokens=self.context_tokens,
                                  multiline=self.multiline, prompt_format=self.prompt_format,
-                                 time_budget_ms=self.time_budget_ms, postprocess=self.postprocess)
+                                 time_budget_ms=self.time_budget_ms, postprocess=self.postprocess,
+                                 decoding=self.decoding_config())
+
+
+def setting_fields() -> dict[str, dict]:
+    """Every setting's wire name → its JSON schema (type, default, enum, bounds, description):
+    what generated files and documentation are built from."""
+    schema = TandemSettings.model_json_schema(by_alias=True)["properties"]
+    return {TandemSettings.model_fields[name].alias: schema[TandemSettings.model_fields[name].alias]
+            for name in TandemSettings.model_fields}
 
 
 def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[TandemSettings, list[str]]:

@@ -1,10 +1,14 @@
-"""Running request statistics for `tandem/status`."""
+"""Running request statistics for `tandem/status`: totals of the per-request record."""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
 from statistics import quantiles
+
+from completion.decide import Mode
+from completion.service import CompletionResult
+from models.records import DecodeStats
 
 WINDOW = 500  # recent requests kept for percentiles
 
@@ -24,31 +28,18 @@ class RunningStats:
     cancelled: int = 0
     skipped: int = 0       # the pipeline decided not to complete there (string, comment, ...)
     failed: int = 0
-    new_tokens: int = 0
-    decode_seconds: float = 0.0
-    drafted: int = 0
-    accepted: int = 0
-    target_passes: int = 0
-    prompt_tokens: int = 0
-    reused_prompt_tokens: int = 0
-    type_through: int = 0   # answered from the suggestion cache, without the models
-    stale: int = 0          # finished after the document changed: dropped, never shown
+    type_through: int = 0  # answered from the suggestion cache, without the models
+    stale: int = 0         # finished after the document changed: dropped, never shown
+    decode: DecodeStats = DecodeStats()  # the models' counters, summed over requests
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     last: dict | None = None  # the newest finished request, for `tandem complete` and debugging
 
-    def record(self, latency_ms: float, result, details: dict) -> None:
-        """`result` is a completion.service.CompletionResult."""
-        self.last = {"latencyMs": round(latency_ms, 1), **details}
+    def record(self, latency_ms: float, result: CompletionResult) -> None:
+        self.last = {"latencyMs": round(latency_ms, 1), **result.summary()}
         self.requests += 1
         self.answered += bool(result.text)
-        self.skipped += result.mode == "none"
-        self.new_tokens += result.new_tokens
-        self.decode_seconds += result.stage_ms.get("generate", 0.0) / 1000
-        self.drafted += result.drafted
-        self.accepted += result.accepted
-        self.target_passes += result.target_passes
-        self.prompt_tokens += result.prompt_tokens
-        self.reused_prompt_tokens += result.reused_prompt_tokens
+        self.skipped += result.mode == Mode.NONE
+        self.decode += result.decode
         self.latencies_ms.append(latency_ms)
 
     def record_type_through(self, latency_ms: float) -> None:
@@ -58,14 +49,14 @@ class RunningStats:
         self.latencies_ms.append(latency_ms)
 
     def as_dict(self) -> dict:
-        latencies = sorted(self.latencies_ms)
+        latencies, d = sorted(self.latencies_ms), self.decode
         return {
             "requests": self.requests, "answered": self.answered, "cancelled": self.cancelled,
             "skipped": self.skipped, "failed": self.failed, "last": self.last,
             "latencyMs": {f"p{p}": percentile(latencies, p) for p in (50, 95, 99)},
-            "tokensPerSecond": round(self.new_tokens / self.decode_seconds, 1) if self.decode_seconds else None,
-            "acceptanceRate": round(self.accepted / self.drafted, 3) if self.drafted else None,
-            "tokensPerTargetPass": round(self.new_tokens / self.target_passes, 2) if self.target_passes else None,
-            "kvReuse": round(self.reused_prompt_tokens / self.prompt_tokens, 3) if self.prompt_tokens else None,
+            "tokensPerSecond": round(d.tokens_per_second, 1) if d.decode_seconds else None,
+            "acceptanceRate": round(d.acceptance, 3) if d.acceptance is not None else None,
+            "tokensPerTargetPass": round(d.tokens_per_pass, 2) if d.tokens_per_pass is not None else None,
+            "kvReuse": round(d.reused_prompt_tokens / d.prompt_tokens, 3) if d.prompt_tokens else None,
             "typeThrough": self.type_through, "stale": self.stale,
         }

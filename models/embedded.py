@@ -1,4 +1,4 @@
-"""Where the embedded default pair lives (trained by models/training, shipped in the package)."""
+"""Where the embedded default pair lives (trained by tooling/training, shipped in the package)."""
 
 from pathlib import Path
 

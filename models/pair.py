@@ -1,67 +1,44 @@
 """The loaded draft/target pair, offered to the completion layer as plain-typed methods.
 
 The completion layer sees token ids, strings and callables only (its `Generator`
-protocol); tensors stay in this package.
+protocol); tensors stay in this package. The pair holds what every request shares
+(weights, KV prefix caches, step-cost and acceptance estimates); how a request decodes
+travels with the call (`generate(..., decoding=...)`). All calls come from the one model
+worker thread, so nothing here is locked.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
 
-import torch
-
-from models.acceleration import ONNX_DTYPES, Engine, accelerate
-from models.adaptive import AdaptiveDraftLength, FixedDraftLength
-from models.devices import resolve_placement
-from models.onnx_backend import choose_providers
+from models.config import MAX_DRAFT_TOKENS, DecodingConfig, PairSpec
+from models.decoding.adaptive import AdaptiveDraftLength, FixedDraftLength, StepCosts
+from models.decoding.generation import Generation, Stops
+from models.decoding.prefix_cache import PrefixCache
+from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer, Proposer
+from models.decoding.sampling import Sampler, SamplingParams
+from models.decoding.speculative import speculative_generate
 from models.embedded import resolve_model_dirs
-from models.generation import Generation
+from models.engines.acceleration import Engine, accelerate
 from models.loading import LoadedModel, check_tokenizers_match, load_checkpoint
-from models.prefix_cache import PrefixCache
-from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
-from models.sampling import SamplingParams
-from models.speculative import speculative_generate
+from models.plan import LoadPlan, plan_load
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PairSpec:
-    """What to load: directories as the user gave them (empty = embedded) and placement."""
-    draft: str = ""
-    target: str = ""
-    device: str = "auto"
-    dtype: str = "auto"
-    engine: str = "auto"  # auto | transformers | static | onnx: see models/acceleration.py
-
-
-PROPOSERS = ("draft", "lookup", "combined")
-
-
-@dataclass(frozen=True)
-class DecodingConfig:
-    """How to decode: draft length (0 = target alone, n = fixed, "auto" = adaptive), where
-    drafts come from, and sampling (temperature 0 = greedy)."""
-    draft_tokens: int | str = "auto"
-    proposer: str = "combined"
-    temperature: float = 0.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: int | None = None
-    max_draft_tokens: int = 8  # upper bound for "auto"
-
-
 class ModelPair:
-    def __init__(self, draft: LoadedModel, target: LoadedModel, decoding: DecodingConfig = DecodingConfig()):
+    def __init__(self, draft: LoadedModel, target: LoadedModel):
         self.draft, self.target = draft, target
-        self.decoding = decoding
+        self.plan: LoadPlan | None = None     # what load() decided, when it loaded the pair
         self.engines: dict[str, Engine] = {}  # how each model runs, when load() chose it
-        # Acceptance and cost estimates carry over from request to request, and so do both
-        # models' KV caches: the next prompt prefills only what it adds.
-        self.adaptive = AdaptiveDraftLength(k_max=decoding.max_draft_tokens)
+        # Both models' KV caches carry over from request to request: the next prompt
+        # prefills only what it adds.
         self.target_prefix, self.draft_prefix = PrefixCache(), PrefixCache()
+        # Step costs describe the models on this hardware: one estimate for all requests.
+        # Acceptance is kept per kind of decoding (draft_length): see there.
+        self.step_costs = StepCosts()
+        self._adaptive: dict[tuple[str, bool], AdaptiveDraftLength] = {}
         tokenizer = target.tokenizer
         self._eos_id = tokenizer.eos_token_id
         self.bos_id: int | None = tokenizer.bos_token_id
@@ -71,25 +48,16 @@ class ModelPair:
         self._anchor_text = tokenizer.decode(self._anchor)
 
     @classmethod
-    def load(cls, spec: PairSpec, decoding: DecodingConfig = DecodingConfig()) -> "ModelPair":
-        # The NPU is reached through ONNX Runtime only; its provider is checked before loading.
-        engine = "onnx" if spec.device == "npu" else spec.engine
-        providers = choose_providers("npu") if spec.device == "npu" else None
-        placement = resolve_placement("cpu" if spec.device == "npu" else spec.device, spec.dtype)
-        if engine == "onnx" and placement.dtype not in ONNX_DTYPES:
-            placement = replace(placement, dtype=torch.float32,
-                                reason=f"{placement.reason}; float32 for ONNX Runtime (no {placement.dtype} kernels)")
-        if engine == "onnx" and providers is None:  # the provider follows the placement (CUDA's on a GPU)
-            providers = choose_providers(placement.device.type)
+    def load(cls, spec: PairSpec) -> "ModelPair":
+        plan = plan_load(spec)  # device, dtype, engines, providers: checked before loading
         draft_dir, target_dir = resolve_model_dirs(spec.draft, spec.target)
-        target = load_checkpoint("target", target_dir, placement)
-        draft = load_checkpoint("draft", draft_dir, placement)
+        target = load_checkpoint("target", target_dir, plan.placement)
+        draft = load_checkpoint("draft", draft_dir, plan.placement)
         check_tokenizers_match(draft, target)
-        # The target's verify passes vary in length, so only the draft's loop is graphed.
-        engines = {"target": accelerate(target, engine, graphs=False, providers=providers),
-                   "draft": accelerate(draft, engine, providers=providers)}
-        pair = cls(draft, target, decoding)
-        pair.engines = engines
+        pair = cls(draft, target)
+        pair.plan = plan
+        pair.engines = {model.role: accelerate(model, plan.engine(model.role), plan.providers)
+                        for model in (target, draft)}
         return pair
 
     @property
@@ -126,29 +94,44 @@ class ModelPair:
         is_cancelled: Callable[[], bool] = lambda: False,
         draft_prompt_ids: Sequence[int] | None = None,
         min_new_tokens: int = 0,
+        decoding: DecodingConfig = DecodingConfig(),
     ) -> Generation:
-        """Continue `prompt_ids` with the target; the draft model reads `draft_prompt_ids`
-        (its own left-context prompt) when the target's prompt has ids it lacks."""
-        decoding = self.decoding
+        """Continue `prompt_ids` with the target as `decoding` says; the draft model reads
+        `draft_prompt_ids` (its own left-context prompt) when the target's prompt has ids it
+        lacks. A seed repeats a sampled continuation under a fixed draft length; under
+        "auto" the schedule follows measured times, and another k draws other tokens from
+        the same distribution."""
         ends = set(end_ids) | ({self._eos_id} if self._eos_id is not None else set())
-        if decoding.draft_tokens == "auto":
-            draft_length = self.adaptive
-        else:
-            draft_length = FixedDraftLength(int(decoding.draft_tokens))
-        params = SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p)
-        # On the models' device: a CUDA sampler refuses a CPU generator.
-        generator = (torch.Generator(device=self.target.placement.device).manual_seed(decoding.seed)
-                     if decoding.seed is not None else None)
-        proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, params, generator)
+        stops = Stops(max_new_tokens, ends, min_new_tokens, should_stop, is_cancelled)
+        # On the device the target's logits come back on (ONNX Runtime's: the CPU).
+        sampler = Sampler.seeded(SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p),
+                                 decoding.seed, self.target.model.get_input_embeddings().weight.device)
+        proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, decoding.source, sampler)
         try:
-            return speculative_generate(self.target.model, prompt_ids, proposer, draft_length, max_new_tokens,
-                                        ends, self.decode, should_stop, is_cancelled, params, generator,
-                                        min_new_tokens, self.target_prefix)
+            return speculative_generate(self.target.model, prompt_ids, proposer, self.draft_length(decoding),
+                                        stops, self.decode, sampler, self.target_prefix)
         except BaseException:
             self.draft_prefix.forget()
             raise
         finally:
             proposer.release()
+
+    def draft_length(self, decoding: DecodingConfig) -> FixedDraftLength | AdaptiveDraftLength:
+        """A fixed k as asked, or the adaptive schedule of this kind of decoding.
+
+        Adaptive estimates are kept per (draft source, greedy or sampled), over the one
+        shared StepCosts: acceptance under sampling is Σ min(p, q), not greedy's top-1
+        agreement, and a combined source asks the model only where lookup found nothing,
+        so one kind's α would mislead another's k when editors attached to one server
+        decode differently. The step costs are the hardware's and are shared. Temperature,
+        top-k and top-p are not part of the key: per-user choices that rarely change, and
+        the estimate adapts within a few rounds (DECAY)."""
+        if decoding.draft_tokens != "auto":
+            return FixedDraftLength(int(decoding.draft_tokens))
+        kind = (decoding.source, decoding.temperature <= 0.0)
+        if kind not in self._adaptive:
+            self._adaptive[kind] = AdaptiveDraftLength(costs=self.step_costs)
+        return self._adaptive[kind]
 
     def warm_up(self) -> None:
         """One short generation, so the first completion does not pay one-off costs (kernel
@@ -159,25 +142,26 @@ class ModelPair:
         self.draft_prefix.forget()
 
     def _proposer(self, prompt_ids: list[int], draft_prompt_ids: Sequence[int] | None, max_new_tokens: int,
-                  params: SamplingParams, generator: torch.Generator | None):
+                  source: str, sampler: Sampler) -> Proposer:
         lookup = PromptLookupProposer([i for i in prompt_ids if i < self.draft.vocab_size])
-        if self.decoding.proposer == "lookup":
+        if source == "lookup":
             return lookup
         if draft_prompt_ids is None:
             draft_prompt_ids = prompt_ids
         draft_prompt = list(draft_prompt_ids)
         if any(i >= self.draft.vocab_size for i in draft_prompt):
             raise ValueError("the draft prompt holds ids outside the draft's vocabulary")
-        # Stay inside the draft's positions: keep BOS and the newest context.
-        room = self.draft.context_window - max_new_tokens - self.decoding.max_draft_tokens - 1
+        # Stay inside the draft's positions: keep BOS and the newest context, with room for
+        # the new tokens and the longest draft after them.
+        room = self.draft.context_window - max_new_tokens - MAX_DRAFT_TOKENS - 1
         if room < 2:  # no room for a prompt: only free lookups can help
             return lookup
         if len(draft_prompt) > room:
             head = draft_prompt[:1] if draft_prompt and draft_prompt[0] == self.bos_id else []
             draft_prompt = head + draft_prompt[len(draft_prompt) - (room - len(head)):]
-        draft = DraftModelProposer(self.draft.model, draft_prompt, self.target.vocab_size, params, generator,
+        draft = DraftModelProposer(self.draft.model, draft_prompt, self.target.vocab_size, sampler,
                                    prefix_cache=self.draft_prefix)
-        return draft if self.decoding.proposer == "draft" else CombinedProposer(lookup, draft)
+        return draft if source == "model" else CombinedProposer(lookup, draft)
 
     def describe(self) -> dict:
         def one(model: LoadedModel) -> dict:

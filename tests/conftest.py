@@ -22,7 +22,7 @@ def save_tiny_checkpoint(directory: Path, fim: bool, seed: int = 0, corpus: list
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from models.training.tokenizer import as_transformers, train_base_tokenizer, with_fim_tokens
+    from training.tokenizer import as_transformers, train_base_tokenizer, with_fim_tokens
 
     base = train_base_tokenizer(corpus or TINY_CORPUS, vocab_size=300)
     tokenizer = with_fim_tokens(base) if fim else base

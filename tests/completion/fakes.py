@@ -6,27 +6,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from models.config import DecodingConfig
+from models.records import DecodeStats, StopReason
+
 FIM = {"<PRE>": 1000, "<SUF>": 1001, "<MID>": 1002, "<EOT>": 1003}
-
-
-@dataclass(frozen=True)
-class FakeStats:
-    prompt_tokens: int
-    new_tokens: int
-    stop_reason: str
-    prefill_seconds: float = 0.0
-    decode_seconds: float = 0.001
-    drafted: int = 0
-    accepted: int = 0
-    target_passes: int = 1
-    reused_prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)
 class FakeGeneration:
     token_ids: tuple[int, ...]
     text: str
-    stats: FakeStats
+    stats: DecodeStats
 
 
 @dataclass
@@ -39,6 +29,7 @@ class FakeGenerator:
     seconds_per_token: float = 0.0  # a slow model, for time budgets
     prompts: list = field(default_factory=list)
     draft_prompts: list = field(default_factory=list)
+    decodings: list = field(default_factory=list)  # each call's DecodingConfig
 
     def token_id(self, token):
         return self.vocabulary.get(token)
@@ -50,18 +41,22 @@ class FakeGenerator:
         return "".join(chr(i - 10) for i in ids)
 
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
-                 is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0):
+                 is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0,
+                 decoding=DecodingConfig()):
         self.prompts.append(tuple(prompt_ids))
+        self.decodings.append(decoding)
         self.draft_prompts.append(tuple(draft_prompt_ids or ()))
-        text, reason = "", "eos"
+        text, reason = "", StopReason.EOS
         for char in self.continuation[:max_new_tokens]:
             if self.seconds_per_token:
                 time.sleep(self.seconds_per_token)
             text += char
             if should_stop(text):
-                reason = "stop-rule"
+                reason = StopReason.STOP_RULE
                 break
         else:
             if len(self.continuation) >= max_new_tokens:
-                reason = "max-tokens"
-        return FakeGeneration(tuple(self.encode(text)), text, FakeStats(len(prompt_ids), len(text), reason))
+                reason = StopReason.MAX_TOKENS
+        stats = DecodeStats(prompt_tokens=len(prompt_ids), new_tokens=len(text), stop_reason=reason,
+                            decode_seconds=0.001, target_passes=1)
+        return FakeGeneration(tuple(self.encode(text)), text, stats)

@@ -1,4 +1,5 @@
 from completion.service import CompletionOptions, CompletionRequest, CompletionService
+from models.config import MAX_DRAFT_TOKENS, DecodingConfig
 from tests.completion.fakes import FakeGenerator
 
 
@@ -14,7 +15,7 @@ def test_block_completion_stops_at_the_dedent_while_generating():
     result, _ = complete("def f(x):\n    |\n", "|", "y = x * 2\n    return y\nprint(1)\nmore text")
     assert result.text == "y = x * 2\n    return y"
     assert result.mode == "multi-line" and result.stop_reason == "stop-rule"
-    assert result.new_tokens == len("y = x * 2\n    return y\nprint(1)\n")  # stopped on that token
+    assert result.decode.new_tokens == len("y = x * 2\n    return y\nprint(1)\n")  # stopped on that token
 
 
 def test_mid_line_completion_is_one_line_without_the_auto_closed_bracket():
@@ -25,10 +26,11 @@ def test_mid_line_completion_is_one_line_without_the_auto_closed_bracket():
 def test_budget_leaves_room_for_new_tokens():
     gen = FakeGenerator(context_window=300)
     service = CompletionService(gen)
-    assert service.prompt_budget(CompletionOptions(max_new_tokens=100, context_tokens=1024)) == 184
+    room = 300 - 100 - (MAX_DRAFT_TOKENS + 1)  # window − new tokens − the longest draft and its verify token
+    assert service.prompt_budget(CompletionOptions(max_new_tokens=100, context_tokens=1024)) == room
     text = "x = 1\n" * 200
     service.complete(CompletionRequest(text, len(text), CompletionOptions(max_new_tokens=100)))
-    assert len(gen.prompts[0]) <= 184
+    assert len(gen.prompts[0]) <= room
 
 
 def test_stage_timings_are_reported():
@@ -55,3 +57,14 @@ def test_postprocess_off_returns_the_generation_as_it_came():
     assert result.stop_reason == "eos" and result.replace_chars == 0
     result, _ = complete("x = foo(|)\n", "|", "a, b)\nnext()", postprocess=False)
     assert result.text == "a, b)\nnext()"  # the auto-closed bracket is repeated: nothing fitted it
+
+
+def test_each_request_decodes_with_its_own_settings():
+    """Decoding travels with the request: two requests through one service (one shared
+    model pair) each reach the model with exactly their own decoding."""
+    gen = FakeGenerator(continuation="1\n")
+    service = CompletionService(gen)
+    hot = DecodingConfig(draft_tokens=3, source="lookup", temperature=0.7, top_k=5, top_p=0.9, seed=11)
+    for decoding in (hot, DecodingConfig()):
+        service.complete(CompletionRequest("x = ", 4, CompletionOptions(decoding=decoding)))
+    assert gen.decodings == [hot, DecodingConfig()]

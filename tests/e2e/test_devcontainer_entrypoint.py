@@ -1,6 +1,8 @@
 """The dev container's entrypoint, run as a process here (Docker cannot run on this
 machine): two editors attach over TCP one after the other, each initialises, gets a
-completion from the embedded models, and leaves; the server stays up between them."""
+completion from the embedded models, and leaves; the server stays up between them. And,
+with a stand-in `tandem` that records its arguments: every setting's variable reaches the
+real CLI as that setting."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lsp_server.cli import SETTING, build_parser
+from lsp_server.settings import TandemSettings, setting_fields
 from tests.conftest import ROOT
 from tests.e2e.test_tcp_server import connect, free_port
 
@@ -37,3 +41,70 @@ def test_the_entrypoint_serves_editors_one_after_another(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def _other_value(wire: str, schema: dict):
+    """A valid value for the setting that is not its default."""
+    default = schema["default"]
+    kinds = [kind for kind in schema.get("anyOf", [schema]) if kind.get("type") != "null"]
+    kind = kinds[0]
+    if "enum" in schema:
+        return next(value for value in schema["enum"] if value != default)
+    if kind.get("type") == "boolean":
+        return not default
+    if kind.get("type") == "integer":
+        low = kind.get("minimum", 0)
+        return low + 1 if low == default else low
+    if kind.get("type") == "number":
+        return 0.5
+    return "cpu" if wire == "device" else f"/models/{wire}"
+
+
+def _run_entrypoint(tmp_path: Path, variables: dict, *args: str) -> subprocess.CompletedProcess:
+    """The entrypoint with `tandem` replaced by a script that writes its arguments, a line each."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "tandem"
+    fake.write_text('#!/bin/sh\nfor arg in "$@"; do printf \'%s\\n\' "$arg"; done > "$ARGS_OUT"\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "ARGS_OUT": str(tmp_path / "args"),
+           **variables}
+    return subprocess.run(["sh", str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+def _parsed_settings(tmp_path: Path) -> tuple[object, dict]:
+    args = (tmp_path / "args").read_text().splitlines()
+    namespace = build_parser().parse_args(args)
+    given = {key.removeprefix(SETTING): value for key, value in vars(namespace).items()
+             if key.startswith(SETTING) and value is not None}
+    return namespace, given
+
+
+def test_every_settings_variable_reaches_the_cli_as_that_setting(tmp_path):
+    wanted = {wire: _other_value(wire, schema) for wire, schema in setting_fields().items()}
+    TandemSettings.model_validate(wanted)  # the samples themselves are valid
+    variable = {field.alias: "TANDEM_" + name.upper() for name, field in TandemSettings.model_fields.items()}
+    variables = {variable[wire]: (str(value).lower() if isinstance(value, bool) else str(value))
+                 for wire, value in wanted.items()}
+    result = _run_entrypoint(tmp_path, {**variables, "TANDEM_HOST": "127.0.0.1", "TANDEM_PORT": "3001",
+                                        "TANDEM_LOG_FILE": str(tmp_path / "log")})
+    assert result.returncode == 0, result.stderr
+    namespace, given = _parsed_settings(tmp_path)
+    assert (tmp_path / "args").read_text().splitlines()[:2] == ["serve", "--tcp"]
+    assert (namespace.host, namespace.port, namespace.log_file) == ("127.0.0.1", 3001, tmp_path / "log")
+    assert given == wanted
+
+
+def test_unset_variables_leave_the_defaults_and_the_containers_arguments_win(tmp_path):
+    result = _run_entrypoint(tmp_path, {"TANDEM_MAX_NEW_TOKENS": "16", "TANDEM_DEVICE": ""},
+                             "--max-new-tokens", "32", "--no-postprocess")
+    assert result.returncode == 0, result.stderr
+    namespace, given = _parsed_settings(tmp_path)
+    assert given == {"maxNewTokens": 32, "postprocess": False}
+    assert (namespace.host, namespace.port) == ("0.0.0.0", 2087)
+
+
+def test_a_boolean_variable_must_say_true_or_false(tmp_path):
+    result = _run_entrypoint(tmp_path, {"TANDEM_POSTPROCESS": "maybe"})
+    assert result.returncode == 2 and "TANDEM_POSTPROCESS must be true or false" in result.stderr
+    assert not (tmp_path / "args").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import pytest
 from pygls.exceptions import JsonRpcException
 
@@ -53,7 +54,12 @@ def test_one_structured_log_line_per_request(session, server_log):
     session.complete(uri, 2, 9)
     lines = [line for line in server_log.read_text().splitlines() if "uri=file:///virtual/logged.py" in line]
     assert len(lines) == 1
-    assert all(f" {key}=" in lines[0] for key in ("request", "prompt_tokens", "new_tokens", "stop", "latency_ms"))
+    keys = ("request", "promptTokens", "newTokens", "accepted", "drafted", "stopReason", "latencyMs",
+            "stageMs.generate")
+    assert all(f" {key}=" in f" {lines[0]}" for key in keys)
+    # logfmt: one shell-style token per field, whatever the text in it
+    fields = dict(field.split("=", 1) for field in shlex.split(lines[0].split(" request=", 1)[1])[1:])
+    assert float(fields["stageMs.generate"]) >= 0 and int(fields["newTokens"]) >= 0 and fields["reason"]
 
 
 def test_document_never_opened(session):

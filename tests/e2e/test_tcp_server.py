@@ -15,11 +15,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def connect(server: subprocess.Popen, port: int) -> ServerSession:
+def connect(server: subprocess.Popen, port: int, settings: dict | None = None) -> ServerSession:
     deadline = time.monotonic() + 60
     while True:  # retry until it listens
         try:
-            return ServerSession(tcp=("127.0.0.1", port))
+            return ServerSession(settings, tcp=("127.0.0.1", port))
         except OSError:
             assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
             time.sleep(0.2)

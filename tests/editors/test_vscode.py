@@ -6,6 +6,7 @@ installs what it needs; a screenshot goes to test-artifacts/vscode-ghost-text.pn
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -106,6 +107,31 @@ def test_ghost_text_in_real_vscode_is_accepted_saved_and_settings_reach_the_serv
         assert typed_line == "        return " + first, (repr(ghost), saved)
         assert all(line.strip() in saved for line in ghost.split("\n")), (repr(ghost), saved)
         assert outcome["settingReached"], "a changed setting never reached the server"
+    finally:
+        vscode.close()
+
+
+def settings_received(log: Path) -> dict:
+    """Every setting the server logged as changed, later lines winning."""
+    received = {}
+    for line in log.read_text().splitlines():
+        if "settings changed: " in line:
+            received.update(ast.literal_eval(line.split("settings changed: ", 1)[1]))
+    return received
+
+
+def test_every_server_setting_in_the_users_settings_reaches_the_server(tmp_path):
+    # engine, seed and postprocess were once left out of a hand-written list of keys.
+    log = tmp_path / "server.log"
+    chosen = {"engine": "transformers", "seed": 1234, "postprocess": False}
+    vscode = CodeServer(tmp_path, {"tandem.server.python": sys.executable,
+                                   "tandem.server.args": ["-v", "--log-file", str(log)],
+                                   **{f"tandem.{key}": value for key, value in chosen.items()}})
+    try:
+        outcome = vscode.drive(tmp_path, "vscode-settings.png", MODE="ready")
+        assert outcome["error"] is None, outcome["error"]
+        received = settings_received(log)
+        assert {key: received.get(key, "never sent") for key in chosen} == chosen, received
     finally:
         vscode.close()
 

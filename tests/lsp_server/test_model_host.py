@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from lsp_server.model_host import FAILED, READY, ModelHost, load_pair
-from models.pair import ModelPair, PairSpec
+from models.config import PairSpec
+from models.pair import ModelPair
 
 
 def test_an_unexpected_error_while_loading_is_a_failed_load_with_the_reason(monkeypatch):
-    def broken(spec, decoding):
+    def broken(spec):
         raise RuntimeError("safetensors: header too large")
 
     monkeypatch.setattr(ModelPair, "load", staticmethod(broken))
@@ -20,16 +21,17 @@ def test_an_unexpected_error_while_loading_is_a_failed_load_with_the_reason(monk
 
 
 def test_the_host_leaves_loading_and_answers_requests_with_nothing(monkeypatch):
-    def broken(spec, decoding):
+    def broken(spec):
         raise AssertionError("a bug in an engine")
 
     monkeypatch.setattr(ModelPair, "load", staticmethod(broken))
 
     async def scenario():
         host = ModelHost()
+        models = host.lease()
         try:
-            outcome = await asyncio.wait_for(host.load(PairSpec(device="cpu")), timeout=60)
-            return outcome, host.describe(), await asyncio.wait_for(host.complete(None, None), timeout=5)
+            outcome = await asyncio.wait_for(models.load(PairSpec(device="cpu")), timeout=60)
+            return outcome, models.describe(), await asyncio.wait_for(models.complete(None, None), timeout=5)
         finally:
             host.shutdown()
 
@@ -42,9 +44,10 @@ def test_the_host_leaves_loading_and_answers_requests_with_nothing(monkeypatch):
 def test_a_real_load_is_ready_and_idle_afterwards():
     async def scenario():
         host = ModelHost()
+        models = host.lease()
         try:
-            await host.load(PairSpec(device="cpu", dtype="float32"))
-            return host.describe()
+            await models.load(PairSpec(device="cpu", dtype="float32"))
+            return models.describe()
         finally:
             host.shutdown()
 

@@ -1,5 +1,8 @@
-from models.adaptive import AdaptiveDraftLength, FixedDraftLength, expected_tokens
-from models.proposers import Proposal
+import pytest
+
+from models.config import MAX_DRAFT_TOKENS
+from models.decoding.adaptive import AdaptiveDraftLength, FixedDraftLength, StepCosts, expected_tokens
+from models.decoding.proposers import Proposal
 
 
 def test_expected_tokens_formula():
@@ -13,10 +16,15 @@ def test_fixed_length_never_exceeds_the_remaining_budget():
     assert FixedDraftLength(8).choose(remaining=1) == 0
 
 
+def test_the_longest_draft_has_one_owner():
+    assert AdaptiveDraftLength().k_max == MAX_DRAFT_TOKENS
+    with pytest.raises(ValueError, match=f"0..{MAX_DRAFT_TOKENS}"):
+        FixedDraftLength(MAX_DRAFT_TOKENS + 1)
+
+
 def measured(alpha_accepted: float, draft_step: float, target_step: float) -> AdaptiveDraftLength:
-    policy = AdaptiveDraftLength(accepted=alpha_accepted * 100, rejected=(1 - alpha_accepted) * 100)
-    policy.draft_step, policy.target_step, policy.verify_growth = draft_step, target_step, 0.0
-    return policy
+    return AdaptiveDraftLength(accepted=alpha_accepted * 100, rejected=(1 - alpha_accepted) * 100,
+                               costs=StepCosts(draft_step, target_step, verify_growth=0.0))
 
 
 def test_first_round_measures_the_target_alone():
@@ -43,16 +51,26 @@ def test_updates_move_alpha_and_costs():
     policy.update(Proposal([]), accepted=0, verify_seconds=0.1)
     before = policy.alpha
     for _ in range(20):
-        policy.update(Proposal([1, 2, 3, 4], steps=4, step_seconds=0.004, source="draft"), 4, 0.12)
-    assert policy.alpha > before and abs(policy.cost_ratio() - 0.01) < 1e-6
-    assert 0.0 < policy.verify_growth < 0.1
+        policy.update(Proposal([1, 2, 3, 4], steps=4, step_seconds=0.004, source="model"), 4, 0.12)
+    assert policy.alpha > before and abs(policy.costs.cost_ratio() - 0.01) < 1e-6
+    assert 0.0 < policy.costs.verify_growth < 0.1
 
 
 def test_lookup_rounds_do_not_move_the_draft_models_estimates():
     policy = AdaptiveDraftLength()
     alpha = policy.alpha
     policy.update(Proposal([1, 2, 3], source="lookup"), accepted=0, verify_seconds=0.1)
-    assert policy.alpha == alpha and policy.target_step is None
+    assert policy.alpha == alpha and policy.costs.target_step is None
+
+
+def test_kinds_of_decoding_learn_their_own_acceptance_over_shared_costs():
+    costs = StepCosts()
+    greedy, sampled = AdaptiveDraftLength(costs=costs), AdaptiveDraftLength(costs=costs)
+    greedy.update(Proposal([]), accepted=0, verify_seconds=0.1)
+    for _ in range(10):
+        greedy.update(Proposal([1, 2, 3, 4], steps=4, step_seconds=0.004, source="model"), 4, 0.12)
+    assert sampled.costs.target_step == 0.1 and sampled.costs.cost_ratio() == greedy.costs.cost_ratio()
+    assert greedy.alpha > sampled.alpha == AdaptiveDraftLength().alpha
 
 
 def test_only_adaptive_tries_free_lookup_tokens():

@@ -3,9 +3,10 @@ import threading
 import torch
 
 from models.devices import resolve_placement
-from models.generation import STOP_CANCELLED, STOP_EOS, STOP_MAX_TOKENS, STOP_RULE
-from models.greedy import greedy_generate
+from models.decoding.generation import Stops
+from models.decoding.greedy import greedy_generate
 from models.loading import load_checkpoint
+from models.records import StopReason
 
 
 def _target(tiny_pair):
@@ -28,9 +29,10 @@ def _decode(tokenizer):
 def test_kv_cache_decoding_matches_full_recomputation(tiny_pair):
     loaded = _target(tiny_pair)
     prompt = [1] + loaded.tokenizer.encode("class Point:\n    def", add_special_tokens=False)
-    result = greedy_generate(loaded.model, prompt, 12, end_ids=(), decode=_decode(loaded.tokenizer))
+    result = greedy_generate(loaded.model, prompt, Stops(12), _decode(loaded.tokenizer))
     assert list(result.token_ids) == _reference(loaded.model, prompt, 12)
-    assert result.stats.stop_reason == STOP_MAX_TOKENS and result.stats.new_tokens == 12
+    assert result.stats.stop_reason == StopReason.MAX_TOKENS and result.stats.new_tokens == 12
+    assert result.stats.target_passes == 12  # the prefill and 11 steps: the 12th token needs no forward
     assert result.text == loaded.tokenizer.decode(list(result.token_ids))
 
 
@@ -40,9 +42,8 @@ def test_end_token_stops_and_is_not_emitted(tiny_pair):
     reference = _reference(loaded.model, prompt, 10)
     # The first position whose token did not occur before it: generation must stop right there.
     end_at = next((k for k in range(1, 10) if reference[k] not in reference[:k]), 0)
-    result = greedy_generate(loaded.model, prompt, 10, end_ids={reference[end_at]},
-                             decode=_decode(loaded.tokenizer))
-    assert list(result.token_ids) == reference[:end_at] and result.stats.stop_reason == STOP_EOS
+    result = greedy_generate(loaded.model, prompt, Stops(10, end_ids={reference[end_at]}), _decode(loaded.tokenizer))
+    assert list(result.token_ids) == reference[:end_at] and result.stats.stop_reason == StopReason.EOS
 
 
 def test_stop_rule_sees_text_and_stops_at_that_token(tiny_pair):
@@ -53,8 +54,8 @@ def test_stop_rule_sees_text_and_stops_at_that_token(tiny_pair):
         seen.append(text)
         return len(seen) == 4
 
-    result = greedy_generate(loaded.model, [1, 9, 10], 20, (), _decode(loaded.tokenizer), should_stop=stop)
-    assert result.stats.stop_reason == STOP_RULE and result.stats.new_tokens == 4
+    result = greedy_generate(loaded.model, [1, 9, 10], Stops(20, should_stop=stop), _decode(loaded.tokenizer))
+    assert result.stats.stop_reason == StopReason.STOP_RULE and result.stats.new_tokens == 4
     assert seen[-1] == result.text
 
 
@@ -68,5 +69,5 @@ def test_cancel_flag_is_checked_between_tokens(tiny_pair):
             flag.set()
         return flag.is_set()
 
-    result = greedy_generate(loaded.model, [1, 9, 10], 50, (), _decode(loaded.tokenizer), is_cancelled=cancelled)
-    assert result.stats.stop_reason == STOP_CANCELLED and result.stats.new_tokens == 2
+    result = greedy_generate(loaded.model, [1, 9, 10], Stops(50, is_cancelled=cancelled), _decode(loaded.tokenizer))
+    assert result.stats.stop_reason == StopReason.CANCELLED and result.stats.new_tokens == 2

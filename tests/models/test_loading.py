@@ -6,7 +6,8 @@ import torch
 from models.devices import resolve_placement
 from models.errors import ModelLoadError, TokenizerMismatchError
 from models.loading import check_tokenizers_match, load_checkpoint
-from models.pair import ModelPair, PairSpec
+from models.config import PairSpec
+from models.pair import ModelPair
 from tests.conftest import save_tiny_checkpoint
 
 CPU = resolve_placement("cpu", "float32")

@@ -8,16 +8,18 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from models.acceleration import accelerate
-from models.adaptive import FixedDraftLength
+from models.config import PairSpec
+from models.decoding.adaptive import FixedDraftLength
+from models.decoding.generation import Stops
+from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.decoding.speculative import speculative_generate
 from models.devices import resolve_placement
 from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
+from models.engines.acceleration import accelerate
+from models.engines.onnx_backend import choose_providers
 from models.errors import DeviceError
 from models.loading import LoadedModel, load_checkpoint
-from models.onnx_backend import choose_providers
-from models.pair import ModelPair, PairSpec
-from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
-from models.speculative import speculative_generate
+from models.pair import ModelPair
 from tests.models.test_speculative_greedy import NEW_TOKENS, _decode, pair, prompts  # noqa: F401 (fixtures)
 from tests.models.test_static_engine import references  # noqa: F401 (fixture)
 
@@ -62,8 +64,8 @@ def test_speculative_greedy_over_onnx_runtime_is_the_target_alone(onnx_pair, pro
     for (target_prompt, draft_prompt), reference in zip(prompts[:12], references):
         lookup = PromptLookupProposer([i for i in target_prompt if i < draft.vocab_size])
         proposer = CombinedProposer(lookup, DraftModelProposer(draft.model, list(draft_prompt), target.vocab_size))
-        out = speculative_generate(target.model, target_prompt, proposer, FixedDraftLength(4), NEW_TOKENS,
-                                   {2, eot}, _decode(target))
+        out = speculative_generate(target.model, target_prompt, proposer, FixedDraftLength(4),
+                                   Stops(NEW_TOKENS, {2, eot}), _decode(target))
         assert out.token_ids == reference
 
 
@@ -116,7 +118,7 @@ def test_bfloat16_asked_for_onnx_loads_in_float32_and_says_why(export_cache):
 
 
 def test_a_session_that_will_not_start_falls_back_with_the_reason(export_cache, monkeypatch):
-    import models.acceleration as acceleration
+    import models.engines.acceleration as acceleration
 
     def refuses(*args, **kwargs):
         raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Load model failed")

@@ -3,21 +3,23 @@ from a reused cache gives the same tokens as decoding from scratch (float32)."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import torch
 
-from models.adaptive import FixedDraftLength
-from models.greedy import greedy_generate
-from models.pair import DecodingConfig, ModelPair, PairSpec
-from models.prefix_cache import PrefixCache
-from models.training import corpus
+from models.config import DecodingConfig, PairSpec
+from models.decoding.generation import Stops
+from models.decoding.greedy import greedy_generate
+from models.decoding.prefix_cache import PrefixCache
+from models.pair import ModelPair
+from training import corpus
+
+
+DECODING = DecodingConfig(draft_tokens=3, source="combined")
 
 
 @pytest.fixture(scope="module")
 def pair():
-    return ModelPair.load(PairSpec(device="cpu", dtype="float32"), DecodingConfig(draft_tokens=3, proposer="combined"))
+    return ModelPair.load(PairSpec(device="cpu", dtype="float32"))
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +34,8 @@ def test_consecutive_prompts_reuse_the_cache_and_decode_as_from_scratch(pair, ty
     target = pair.target.model
     for prompt in typing_prompts:
         reused_before = pair.target_prefix.reused_tokens
-        result = pair.generate(prompt, 12)
-        fresh = greedy_generate(target, prompt, 12, {pair.target.tokenizer.eos_token_id}, pair.decode)
+        result = pair.generate(prompt, 12, decoding=DECODING)
+        fresh = greedy_generate(target, prompt, Stops(12, {pair.target.tokenizer.eos_token_id}), pair.decode)
         assert result.token_ids == fresh.token_ids
         if prompt is not typing_prompts[0]:
             # the previous prompt, and more where its continuation matched the new tokens
@@ -46,12 +48,13 @@ def test_consecutive_prompts_reuse_the_cache_and_decode_as_from_scratch(pair, ty
 
 def test_a_prompt_that_diverges_early_is_mostly_prefilled_again(pair, typing_prompts):
     prompt = typing_prompts[-1]
-    pair.generate(prompt, 4)
+    pair.generate(prompt, 4, decoding=DECODING)
     changed = list(prompt)
     changed[10] = (changed[10] + 1) % 8000
-    result = pair.generate(changed, 8)
+    result = pair.generate(changed, 8, decoding=DECODING)
     assert result.stats.reused_prompt_tokens == 10
-    fresh = greedy_generate(pair.target.model, changed, 8, {pair.target.tokenizer.eos_token_id}, pair.decode)
+    fresh = greedy_generate(pair.target.model, changed, Stops(8, {pair.target.tokenizer.eos_token_id}),
+                            pair.decode)
     assert result.token_ids == fresh.token_ids
 
 
@@ -69,19 +72,19 @@ def test_prefill_from_a_reused_cache_gives_the_fresh_logits(pair, typing_prompts
 
 def test_the_same_prompt_twice_still_feeds_its_last_token(pair, typing_prompts):
     prompt = typing_prompts[2]
-    pair.generate(prompt, 4)
-    again = pair.generate(prompt, 4)
+    pair.generate(prompt, 4, decoding=DECODING)
+    again = pair.generate(prompt, 4, decoding=DECODING)
     assert again.stats.reused_prompt_tokens == len(prompt) - 1
 
 
 def test_a_failure_mid_generation_forgets_the_cache(pair, typing_prompts):
-    pair.generate(typing_prompts[0], 4)
+    pair.generate(typing_prompts[0], 4, decoding=DECODING)
 
     def explode(text):
         raise RuntimeError("stop rule failed")
 
     with pytest.raises(RuntimeError):
-        pair.generate(typing_prompts[1], 8, should_stop=explode)
+        pair.generate(typing_prompts[1], 8, should_stop=explode, decoding=DECODING)
     assert pair.target_prefix.cache is None and pair.target_prefix.ids == []
-    result = pair.generate(typing_prompts[1], 4)
+    result = pair.generate(typing_prompts[1], 4, decoding=DECODING)
     assert result.stats.reused_prompt_tokens == 0

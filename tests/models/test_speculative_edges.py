@@ -3,13 +3,17 @@ draft prompt longer than the draft's positions."""
 
 import torch
 
-from models.adaptive import FixedDraftLength
+from models.config import MAX_DRAFT_TOKENS, DecodingConfig
+from models.decoding.adaptive import FixedDraftLength
+from models.decoding.generation import Stops
+from models.decoding.greedy import greedy_generate
+from models.decoding.proposers import DraftModelProposer
+from models.decoding.sampling import Sampler
+from models.decoding.speculative import speculative_generate
 from models.devices import resolve_placement
-from models.greedy import greedy_generate
 from models.loading import load_checkpoint
-from models.pair import DecodingConfig, ModelPair
-from models.proposers import DraftModelProposer
-from models.speculative import speculative_generate
+from models.pair import ModelPair
+from models.records import StopReason
 from tests.models.micro import micro_model
 
 CPU32 = resolve_placement("cpu", "float32")
@@ -20,8 +24,8 @@ def test_nan_logits_end_with_an_error_result_not_a_hang():
     with torch.no_grad():
         target.lm_head.weight.fill_(float("nan"))
     out = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(3),
-                               20, (), lambda ids: "")
-    assert out.stats.stop_reason == "error" and out.token_ids == ()
+                               Stops(20), lambda ids: "")
+    assert out.stats.stop_reason == StopReason.ERROR and out.token_ids == ()
 
 
 def test_cancellation_between_rounds():
@@ -33,8 +37,8 @@ def test_cancellation_between_rounds():
         return len(calls) >= 3
 
     out = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(2),
-                               100, (), lambda ids: "", is_cancelled=cancelled)
-    assert out.stats.stop_reason == "cancelled" and out.stats.rounds == 2
+                               Stops(100, is_cancelled=cancelled), lambda ids: "")
+    assert out.stats.stop_reason == StopReason.CANCELLED and out.stats.rounds == 2
     assert 0 < out.stats.new_tokens <= 1 + 2 * 3
 
 
@@ -42,47 +46,42 @@ def test_a_large_k_never_exceeds_max_new_tokens():
     target, draft = micro_model(8, seed=1), micro_model(8, seed=1)  # identical: all accepted
     for budget in (1, 2, 5, 9):
         out = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(8),
-                                   budget, (), lambda ids: "")
-        assert out.stats.new_tokens == budget and out.stats.stop_reason == "max-tokens"
+                                   Stops(budget), lambda ids: "")
+        assert out.stats.new_tokens == budget and out.stats.stop_reason == StopReason.MAX_TOKENS
 
 
 def test_draft_prompt_beyond_the_draft_window_is_cut_from_the_left(tiny_pair):
     draft_dir, target_dir = tiny_pair
-    pair = ModelPair(load_checkpoint("draft", draft_dir, CPU32), load_checkpoint("target", target_dir, CPU32),
-                     DecodingConfig(draft_tokens=3, proposer="draft"))
+    pair = ModelPair(load_checkpoint("draft", draft_dir, CPU32), load_checkpoint("target", target_dir, CPU32))
     long_prompt = [1] + [5, 6, 7, 8] * 200  # 801 tokens; the tiny draft has 256 positions
-    out = pair.generate(long_prompt, 8, draft_prompt_ids=long_prompt)
+    out = pair.generate(long_prompt, 8, draft_prompt_ids=long_prompt,
+                        decoding=DecodingConfig(draft_tokens=3, source="model"))
     assert out.stats.new_tokens == 8 and out.stats.drafted > 0
-    proposer = pair._proposer(long_prompt, long_prompt, 8, *_greedy())
-    assert proposer.prompt_ids[0] == 1 and len(proposer.prompt_ids) <= 256 - 8 - 8 - 1
+    proposer = pair._proposer(long_prompt, long_prompt, 8, "model", Sampler())
+    assert proposer.prompt_ids[0] == 1 and len(proposer.prompt_ids) <= 256 - 8 - MAX_DRAFT_TOKENS - 1
     assert proposer.prompt_ids[-4:] == long_prompt[-4:]
-
-
-def _greedy():
-    from models.sampling import SamplingParams
-    return SamplingParams(), None
 
 
 def test_min_new_tokens_keeps_an_end_token_from_ending_the_infill_early():
     target, draft = micro_model(8, seed=1), micro_model(8, seed=2)
     prompt = [0, 1]
     free = speculative_generate(target, prompt, DraftModelProposer(draft, prompt, 8), FixedDraftLength(2),
-                                6, (), lambda ids: "")
+                                Stops(6), lambda ids: "")
     end = free.token_ids[0]  # make the target's favourite first token an end token
     ended = speculative_generate(target, prompt, DraftModelProposer(draft, prompt, 8), FixedDraftLength(2),
-                                 6, {end}, lambda ids: "")
+                                 Stops(6, {end}), lambda ids: "")
     forced = speculative_generate(target, prompt, DraftModelProposer(draft, prompt, 8), FixedDraftLength(2),
-                                  6, {end}, lambda ids: "", min_new_tokens=1)
-    assert ended.token_ids == () and ended.stats.stop_reason == "eos"
+                                  Stops(6, {end}, min_new_tokens=1), lambda ids: "")
+    assert ended.token_ids == () and ended.stats.stop_reason == StopReason.EOS
     assert forced.token_ids and forced.token_ids[0] != end
-    reference = greedy_generate(target, prompt, 6, {end}, lambda ids: "", min_new_tokens=1)
+    reference = greedy_generate(target, prompt, Stops(6, {end}, min_new_tokens=1), lambda ids: "")
     assert forced.token_ids == reference.token_ids
 
 
 def test_no_room_in_the_draft_window_falls_back_to_lookup(tiny_pair):
     draft_dir, target_dir = tiny_pair
-    pair = ModelPair(load_checkpoint("draft", draft_dir, CPU32), load_checkpoint("target", target_dir, CPU32),
-                     DecodingConfig(draft_tokens=3))
+    pair = ModelPair(load_checkpoint("draft", draft_dir, CPU32), load_checkpoint("target", target_dir, CPU32))
     prompt = [1, 5, 6, 7, 8]
-    assert pair._proposer(prompt, prompt, 300, *_greedy()).name == "lookup"  # 256 positions < 300 new tokens
-    assert pair.generate(prompt, 300, draft_prompt_ids=prompt).stats.new_tokens == 300
+    assert pair._proposer(prompt, prompt, 300, "combined", Sampler()).name == "lookup"  # 256 positions < 300 new
+    out = pair.generate(prompt, 300, draft_prompt_ids=prompt, decoding=DecodingConfig(draft_tokens=3))
+    assert out.stats.new_tokens == 300

@@ -9,15 +9,17 @@ import random
 import pytest
 import torch
 
-from models.adaptive import AdaptiveDraftLength, FixedDraftLength
-from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
-from models.greedy import greedy_generate
-from models.kv import new_cache, rollback
+from models.decoding.adaptive import AdaptiveDraftLength, FixedDraftLength
+from models.decoding.generation import Stops
+from models.decoding.greedy import greedy_generate
+from models.decoding.kv import new_cache, rollback
+from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.decoding.speculative import speculative_generate
 from models.devices import resolve_placement
+from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
 from models.loading import load_checkpoint
-from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
-from models.speculative import speculative_generate
-from models.training import corpus
+from models.records import StopReason
+from training import corpus
 
 PROMPTS = 50
 NEW_TOKENS = 16
@@ -59,7 +61,8 @@ def _decode(target):
 def references(pair, prompts):
     _, target = pair
     eot = target.tokenizer.convert_tokens_to_ids("<EOT>")
-    return [greedy_generate(target.model, p, NEW_TOKENS, {2, eot}, _decode(target)).token_ids for p, _ in prompts]
+    return [greedy_generate(target.model, p, Stops(NEW_TOKENS, {2, eot}), _decode(target)).token_ids
+            for p, _ in prompts]
 
 
 def make_proposer(kind, pair, target_prompt, draft_prompt):
@@ -77,7 +80,7 @@ def test_identical_to_target_greedy(pair, prompts, references, kind, k):
     mismatches = []
     for index, ((target_prompt, draft_prompt), reference) in enumerate(zip(prompts, references)):
         out = speculative_generate(target.model, target_prompt, make_proposer(kind, pair, target_prompt, draft_prompt),
-                                   FixedDraftLength(k), NEW_TOKENS, {2, eot}, _decode(target))
+                                   FixedDraftLength(k), Stops(NEW_TOKENS, {2, eot}), _decode(target))
         if out.token_ids != reference:
             mismatches.append(index)
     assert mismatches == []
@@ -90,7 +93,7 @@ def test_adaptive_draft_length_is_identical_too(pair, prompts, references):
     for (target_prompt, draft_prompt), reference in zip(prompts, references):
         out = speculative_generate(target.model, target_prompt,
                                    make_proposer("combined", pair, target_prompt, draft_prompt),
-                                   policy, NEW_TOKENS, {2, eot}, _decode(target))
+                                   policy, Stops(NEW_TOKENS, {2, eot}), _decode(target))
         assert out.token_ids == reference
 
 
@@ -98,16 +101,16 @@ def test_a_stop_inside_an_accepted_run_cuts_at_that_token(pair, prompts):
     _, target = pair
     decode = _decode(target)
     for target_prompt, draft_prompt in prompts[:10]:
-        full = greedy_generate(target.model, target_prompt, NEW_TOKENS, set(), decode)
+        full = greedy_generate(target.model, target_prompt, Stops(NEW_TOKENS), decode)
         if len(full.token_ids) < 6:
             continue
         cut_text = decode(full.token_ids[:5])
         stop = lambda text, cut_text=cut_text: len(text) >= len(cut_text)  # noqa: E731
         out = speculative_generate(target.model, target_prompt,
                                    make_proposer("lookup", pair, target_prompt, draft_prompt),
-                                   FixedDraftLength(8), NEW_TOKENS, set(), decode, should_stop=stop)
-        expected = greedy_generate(target.model, target_prompt, NEW_TOKENS, set(), decode, should_stop=stop)
-        assert out.token_ids == expected.token_ids and out.stats.stop_reason == "stop-rule"
+                                   FixedDraftLength(8), Stops(NEW_TOKENS, should_stop=stop), decode)
+        expected = greedy_generate(target.model, target_prompt, Stops(NEW_TOKENS, should_stop=stop), decode)
+        assert out.token_ids == expected.token_ids and out.stats.stop_reason == StopReason.STOP_RULE
 
 
 @torch.no_grad()

@@ -12,10 +12,11 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from models.adaptive import FixedDraftLength
-from models.proposers import DraftModelProposer, PromptLookupProposer
-from models.sampling import SamplingParams, to_probs
-from models.speculative import speculative_generate
+from models.decoding.adaptive import FixedDraftLength
+from models.decoding.generation import Stops
+from models.decoding.proposers import DraftModelProposer, PromptLookupProposer
+from models.decoding.sampling import Sampler, SamplingParams, to_probs
+from models.decoding.speculative import speculative_generate
 from tests.models.micro import micro_model, next_probs
 
 TARGET_VOCAB, DRAFT_VOCAB = 6, 4
@@ -42,11 +43,11 @@ def target_joint(target) -> dict[tuple[int, ...], float]:
 
 
 def sample_pairs(target, make_proposer, k: int, seed: int) -> dict[tuple[int, int], int]:
-    generator = torch.Generator().manual_seed(seed)
+    sampler = Sampler(PARAMS, torch.Generator().manual_seed(seed))
     counts = dict.fromkeys(itertools.product(range(TARGET_VOCAB), repeat=LENGTH), 0)
     for _ in range(SAMPLES):
-        out = speculative_generate(target, PROMPT, make_proposer(generator), FixedDraftLength(k), LENGTH,
-                                   end_ids=(), decode=lambda ids: "", params=PARAMS, generator=generator)
+        out = speculative_generate(target, PROMPT, make_proposer(sampler), FixedDraftLength(k), Stops(LENGTH),
+                                   lambda ids: "", sampler)
         counts[out.token_ids] += 1
     return counts
 
@@ -63,7 +64,7 @@ def chi_square_p(counts: dict, joint: dict) -> float:
 
 def test_draft_proposals_reproduce_the_target_distribution(micro_pair):
     target, draft = micro_pair
-    counts = sample_pairs(target, lambda g: DraftModelProposer(draft, PROMPT, TARGET_VOCAB, PARAMS, g), 1, 1)
+    counts = sample_pairs(target, lambda s: DraftModelProposer(draft, PROMPT, TARGET_VOCAB, s), 1, 1)
     assert chi_square_p(counts, target_joint(target)) > 0.001
     # the draft can never propose ids it lacks, yet the target still produces them
     assert sum(n for tokens, n in counts.items() if max(tokens[1:]) >= DRAFT_VOCAB) > 0
@@ -71,23 +72,23 @@ def test_draft_proposals_reproduce_the_target_distribution(micro_pair):
 
 def test_deterministic_lookup_proposals_reproduce_the_target_distribution(micro_pair):
     target, _ = micro_pair
-    counts = sample_pairs(target, lambda g: PromptLookupProposer([0, 1, 2, 3, 1, 2, 5, 3, 1, 4]), 2, 2)
+    counts = sample_pairs(target, lambda s: PromptLookupProposer([0, 1, 2, 3, 1, 2, 5, 3, 1, 4]), 2, 2)
     assert chi_square_p(counts, target_joint(target)) > 0.001
 
 
 def test_the_test_rejects_accepting_every_draft_token(micro_pair, monkeypatch):
     """Negative control: always accepting the draft gives the draft's distribution."""
-    import models.speculative as speculative
+    import models.decoding.speculative as speculative
     target, draft = micro_pair
     original = speculative.verify
 
-    def accept_all(proposal, logits, params, generator):
+    def accept_all(proposal, logits, sampler):
         if proposal.tokens:
             return len(proposal.tokens) - 1, proposal.tokens[-1]
-        return original(proposal, logits, params, generator)
+        return original(proposal, logits, sampler)
 
     monkeypatch.setattr(speculative, "verify", accept_all)
-    counts = sample_pairs(target, lambda g: DraftModelProposer(draft, PROMPT, TARGET_VOCAB, PARAMS, g), 2, 3)
+    counts = sample_pairs(target, lambda s: DraftModelProposer(draft, PROMPT, TARGET_VOCAB, s), 2, 3)
     assert chi_square_p(counts, target_joint(target)) < 1e-6
 
 

@@ -8,17 +8,19 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from models.acceleration import accelerate
-from models.adaptive import AdaptiveDraftLength, FixedDraftLength
+from models.config import MAX_DRAFT_TOKENS, PairSpec
+from models.decoding.adaptive import AdaptiveDraftLength, FixedDraftLength
+from models.decoding.generation import Stops
+from models.decoding.greedy import greedy_generate
+from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.decoding.speculative import speculative_generate
 from models.devices import resolve_placement
 from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
-from models.graphed_draft import GraphedDraft
-from models.greedy import greedy_generate
+from models.engines.acceleration import accelerate
+from models.engines.graphed_draft import GraphedDraft
+from models.engines.static_llama import StaticLlama
 from models.loading import load_checkpoint
-from models.pair import ModelPair, PairSpec
-from models.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
-from models.speculative import speculative_generate
-from models.static_llama import StaticLlama
+from models.pair import ModelPair
 from tests.models.test_speculative_greedy import NEW_TOKENS, _decode, prompts  # noqa: F401 (fixture)
 
 CPU32 = resolve_placement("cpu", "float32")
@@ -34,8 +36,9 @@ def pair():
 def static_pair():
     """The same checkpoints on the static engine, the draft with its device loop."""
     draft, target = load_checkpoint("draft", EMBEDDED_DRAFT, CPU32), load_checkpoint("target", EMBEDDED_TARGET, CPU32)
-    assert accelerate(target, "static", graphs=False).name == "static"
-    assert accelerate(draft, "static", graphs=True).name == "static+graphs"
+    assert accelerate(target, "static").name == "static"
+    assert accelerate(draft, "static+graphs").name == "static+graphs"
+    assert draft.model.graphed.max_k == MAX_DRAFT_TOKENS  # every k a request may ask for is graphed
     return draft, target
 
 
@@ -64,7 +67,8 @@ def test_logits_match_transformers_prefill_chunks_rollback_and_device_step(kv_he
 def references(pair, prompts):  # noqa: F811
     _, target = pair
     eot = target.tokenizer.convert_tokens_to_ids("<EOT>")
-    return [greedy_generate(target.model, p, NEW_TOKENS, {2, eot}, _decode(target)).token_ids for p, _ in prompts[:20]]
+    return [greedy_generate(target.model, p, Stops(NEW_TOKENS, {2, eot}), _decode(target)).token_ids
+            for p, _ in prompts[:20]]
 
 
 @pytest.mark.parametrize("kind, k", [("draft", 1), ("draft", 4), ("draft", 8), ("combined", 5), ("adaptive", None)])
@@ -77,7 +81,7 @@ def test_speculative_greedy_on_the_static_engine_is_the_target_alone(static_pair
         lookup = PromptLookupProposer([i for i in target_prompt if i < draft.vocab_size])
         proposer = model if kind == "draft" else CombinedProposer(lookup, model)
         policy = AdaptiveDraftLength() if k is None else FixedDraftLength(k)
-        out = speculative_generate(target.model, target_prompt, proposer, policy, NEW_TOKENS, {2, eot},
+        out = speculative_generate(target.model, target_prompt, proposer, policy, Stops(NEW_TOKENS, {2, eot}),
                                    _decode(target))
         assert out.token_ids == reference
     assert draft.model.graphed is not None and not draft.model.graphed.capture  # the eager device loop ran
@@ -96,7 +100,7 @@ def test_a_static_pair_serves_consecutive_requests_like_the_transformers_one():
 
 
 def test_a_static_cache_that_cannot_be_built_leaves_the_model_on_transformers(monkeypatch):
-    import models.acceleration as acceleration
+    import models.engines.acceleration as acceleration
 
     def no_room(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

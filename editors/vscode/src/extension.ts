@@ -1,6 +1,10 @@
 // Tandem for VS Code: starts `tandem serve` over stdio (or connects to one over TCP) and
 // lets vscode-languageclient show its textDocument/inlineCompletion answers as ghost text.
 // Every bit of intelligence lives in the server; this file only wires it up.
+//
+// vscode-languageclient 10 registers textDocument/inlineCompletion itself, and VS Code 1.139
+// (code-server 4.139.1) asks that provider: with the provider of our own that version 9
+// needed taken out, tests/editors/test_vscode.py still sees the ghost text and accepts it.
 import * as net from "net";
 import * as vscode from "vscode";
 import {
@@ -18,9 +22,10 @@ const MAX_RESTARTS = 3; // a server that keeps crashing is left down, with a mes
 const CONNECT_ATTEMPTS = 5; // TCP: tries, with a doubling pause from 500 ms
 
 let client: LanguageClient | undefined;
-let output: vscode.OutputChannel;
+let output: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
 let restarts = 0;
+let serverKeys: string[] = []; // camelCase, from package.json at activation
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
@@ -65,42 +70,16 @@ async function connect(host: string, port: number): Promise<StreamInfo> {
   }
 }
 
-/** Ghost text from the server's textDocument/inlineCompletion. vscode-languageclient 9 has
- * this only as a proposed feature, whose provider VS Code 1.139 (code-server 4.139.1) was
- * never seen to ask; a provider of our own is asked, and sends the same LSP request. */
-function inlineProvider(): vscode.InlineCompletionItemProvider {
-  return {
-    async provideInlineCompletionItems(document, position, context, token) {
-      const running = client;
-      if (!running || running.state !== State.Running || !config().get<boolean>("enable", true)) {
-        return undefined;
-      }
-      const invoked = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
-      const params = {
-        textDocument: running.code2ProtocolConverter.asTextDocumentIdentifier(document),
-        position: running.code2ProtocolConverter.asPosition(position),
-        context: { triggerKind: invoked ? 1 : 2 }, // LSP: Invoked = 1, Automatic = 2
-      };
-      const result = await running.sendRequest<any>("textDocument/inlineCompletion", params, token)
-        .catch(() => null); // cancelled as the user typed on, or the server is restarting
-      if (!result || token.isCancellationRequested) {
-        return undefined;
-      }
-      const items: any[] = Array.isArray(result) ? result : result.items ?? [];
-      return items.map((item) => new vscode.InlineCompletionItem(
-        typeof item.insertText === "string" ? item.insertText : new vscode.SnippetString(item.insertText.value),
-        item.range ? running.protocol2CodeConverter.asRange(item.range) : undefined));
-    },
-  };
+/** The extension's own settings, never sent to the server. */
+function vscodeOnly(key: string): boolean {
+  return key.startsWith("server.") || key.startsWith("trace.") || key === "enable";
 }
 
-/** The `tandem` section as the server reads it (camelCase keys, no VS Code-only ones). */
+/** The `tandem` section as the server reads it: every `tandem.*` setting this extension
+ * declares in its package.json (generated from the server's schema) but its own ones. */
 function serverSettings(): Record<string, unknown> {
   const all = config();
-  const keys = ["draftModel", "targetModel", "device", "dtype", "promptFormat", "maxNewTokens",
-    "contextTokens", "draftTokens", "draftSource", "temperature", "topK", "topP", "multiline",
-    "debounceMs", "timeBudgetMs"];
-  return Object.fromEntries(keys.map((key) => [key, all.get(key)]));
+  return Object.fromEntries(serverKeys.map((key) => [key, all.get(key)]));
 }
 
 function clientOptions(): LanguageClientOptions {
@@ -109,6 +88,9 @@ function clientOptions(): LanguageClientOptions {
     outputChannel: output,
     initializationOptions: { tandem: serverSettings() },
     middleware: {
+      // tandem.enable (Toggle Inline Completions) silences the ghost text without a request.
+      provideInlineCompletionItems: (document, position, context, token, next) =>
+        config().get<boolean>("enable", true) ? next(document, position, context, token) : undefined,
       // Settings reach the server live as the `tandem` section it expects.
       workspace: {
         configuration: (params) => params.items.map((item) =>
@@ -206,7 +188,9 @@ async function showStatus(): Promise<void> {
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  output = vscode.window.createOutputChannel("Tandem");
+  const declared: Record<string, unknown> = context.extension.packageJSON.contributes.configuration.properties;
+  serverKeys = Object.keys(declared).map((key) => key.slice(SECTION.length + 1)).filter((key) => !vscodeOnly(key));
+  output = vscode.window.createOutputChannel("Tandem", { log: true }); // what vscode-languageclient 10 writes to
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   statusItem.command = "tandem.status";
   const timer = setInterval(() => void refreshStatus(), 3000);
@@ -228,7 +212,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await client.sendNotification("workspace/didChangeConfiguration", { settings: { tandem: serverSettings() } });
       }
     }),
-    vscode.languages.registerInlineCompletionItemProvider({ language: "python" }, inlineProvider()),
   );
   await start();
 }

@@ -2,7 +2,8 @@
 // wait for Tandem's ghost text, accept it with Tab, save, then change a setting
 // and wait until the server's log shows it arrived.
 // Writes {ghost, settingReached, error} as JSON to $RESULT, and a screenshot. MODE=notification
-// instead waits for a message containing $EXPECT (a misconfigured server).
+// instead waits for a message containing $EXPECT (a misconfigured server); MODE=ready stops
+// once the server has started and says it is ready.
 const { chromium } = await import(process.env.PLAYWRIGHT);
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -63,6 +64,11 @@ try {
   }
   // The extension's status-bar item says when the server has its models.
   await page.getByText('Tandem: ready').first().waitFor({ timeout: 120000 });
+  if (env.MODE === 'ready') {
+    await page.screenshot({ path: env.SCREENSHOT });
+    await finish(browser, null);
+    process.exit(0);
+  }
   await page.click('.part.editor .monaco-editor .view-lines');
   await page.keyboard.press('Control+G');
   await page.waitForSelector('.quick-input-widget input', { timeout: 30000 });

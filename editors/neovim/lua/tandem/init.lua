@@ -13,9 +13,8 @@ M.defaults = {
   -- 'host:port' of a running `tandem serve --tcp` (a dev container): attach instead.
   address = nil,
   filetypes = { 'python' },
-  -- The `tandem` settings section (see the README): draftModel, targetModel, device,
-  -- dtype, engine, promptFormat, maxNewTokens, draftTokens, draftSource, temperature, topK, topP,
-  -- multiline, contextTokens, debounceMs, timeBudgetMs, seed, postprocess.
+  -- The server's `tandem` section (:help tandem-settings), sent as given: no key list here,
+  -- so a setting the server adds needs no change in this plugin.
   settings = {},
   -- Insert-mode keys; false to map nothing. Unused keys fall through to their default.
   keymaps = { accept = '<Tab>', accept_line = '<C-l>' },

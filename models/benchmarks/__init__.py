@@ -1,1 +1,0 @@
-"""Benchmark commands of the model layer; they print tables, they are not tests."""

@@ -1,0 +1,61 @@
+"""The plain inputs and outputs every decoder here shares: when to stop, what came out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+from models.records import DecodeStats, StopReason
+
+
+def _never(*args) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Stops:
+    """When a continuation ends. End ids are not part of the output and cannot end it
+    before `min_new_tokens`; `should_stop` sees the decoded text after every token;
+    `is_cancelled` is asked between rounds."""
+    max_new_tokens: int
+    end_ids: Collection[int] = ()
+    min_new_tokens: int = 0
+    should_stop: Callable[[str], bool] = _never
+    is_cancelled: Callable[[], bool] = _never
+
+
+@dataclass
+class Continuation:
+    """The tokens emitted so far and their text, grown token by token under `stops`."""
+    stops: Stops
+    decode: Callable[[Sequence[int]], str]
+    tokens: list[int] = field(default_factory=list)
+    text: str = ""
+
+    def extend(self, tokens: Sequence[int]) -> StopReason | None:
+        """Append `tokens` one by one, honouring every stop at its exact token (a stop can
+        fall inside an accepted run: the rest of the run is dropped)."""
+        for token in tokens:
+            if token in self.stops.end_ids:
+                return StopReason.EOS
+            self.tokens.append(token)
+            self.text = self.decode(self.tokens)
+            if self.stops.should_stop(self.text):
+                return StopReason.STOP_RULE
+            if len(self.tokens) >= self.stops.max_new_tokens:
+                return StopReason.MAX_TOKENS
+        return None
+
+    def remaining(self) -> int:
+        return self.stops.max_new_tokens - len(self.tokens)
+
+    def early(self) -> int:
+        """How many of the next positions may not end the continuation (min_new_tokens)."""
+        return self.stops.min_new_tokens - len(self.tokens)
+
+
+@dataclass(frozen=True)
+class Generation:
+    token_ids: tuple[int, ...]
+    text: str
+    stats: DecodeStats

@@ -1,0 +1,47 @@
+"""Target-only greedy decoding with a KV cache, cancellable between tokens.
+
+This is the reference decoder: the speculative engine must reproduce its output exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+
+from models.decoding.generation import Continuation, Generation, Stops
+from models.decoding.kv import new_cache
+from models.decoding.sampling import mask_ends
+from models.records import DecodeStats, StopReason
+
+
+@torch.inference_mode()
+def greedy_generate(model: torch.nn.Module, prompt_ids: Sequence[int], stops: Stops,
+                    decode: Callable[[Sequence[int]], str]) -> Generation:
+    """Generate after `prompt_ids` until one of `stops`."""
+    device = model.get_input_embeddings().weight.device
+    started = time.perf_counter()
+    cache = new_cache(model)
+    inputs = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
+    logits = model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
+    prefill_done = time.perf_counter()
+    out, stop, passes = Continuation(stops, decode), StopReason.MAX_TOKENS, 1
+    while out.remaining() > 0:
+        if stops.is_cancelled():
+            stop = StopReason.CANCELLED
+            break
+        token = int(torch.argmax(mask_ends(logits, stops.end_ids) if out.early() > 0 else logits))
+        stop = out.extend([token])
+        if stop is not None:
+            break
+        step = torch.tensor([[token]], dtype=torch.long, device=device)
+        logits = model(input_ids=step, cache=cache, use_cache=True).logits[0, -1]
+        passes += 1
+    finished = time.perf_counter()
+    stats = DecodeStats(
+        prompt_tokens=len(prompt_ids), new_tokens=len(out.tokens), target_passes=passes,
+        target_seconds=finished - started, prefill_seconds=prefill_done - started,
+        decode_seconds=finished - prefill_done, stop_reason=stop,
+    )
+    return Generation(tuple(out.tokens), out.text, stats)

@@ -1,0 +1,172 @@
+"""Where draft tokens come from: a small draft model, an n-gram lookup in the context, or
+both (lookup when it has a match, else the model).
+
+Every proposer is asked for up to k tokens that follow `emitted`, the continuation accepted
+so far; it keeps whatever state it needs in sync with that list by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+
+from models.decoding.kv import rollback
+from models.decoding.prefix_cache import PrefixCache, common_prefix
+from models.decoding.sampling import Sampler, pad_vocab
+
+
+@dataclass
+class Proposal:
+    tokens: list[int]
+    # q distributions (len(tokens) × target vocab) the tokens were drawn from; None means
+    # a deterministic proposal (q is one-hot on each token).
+    probs: torch.Tensor | None = None
+    seconds: float = 0.0       # all time spent, the draft's prompt prefill included
+    steps: int = 0             # tokens the draft model produced (0 for lookup) ...
+    step_seconds: float = 0.0  # ... and their time without the prefill: the per-token cost
+    source: str = "none"       # "model" | "lookup" (as in models.config.DRAFT_SOURCES)
+
+
+class Proposer(Protocol):
+    name: str  # one of models.config.DRAFT_SOURCES
+
+    def propose(self, emitted: list[int], k: int) -> Proposal: ...
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        """Only what costs no model call (a lookup match), for rounds where drafting with
+        the model would not pay."""
+
+    def release(self) -> None:
+        """The request is over (keep reusable state, drop the rest)."""
+
+
+@dataclass
+class DraftModelProposer:
+    """The draft model reads its own prompt (left context in its vocabulary), then the
+    shared continuation. Its cache holds prompt + `fed`; it rolls back to the longest
+    common prefix with `emitted` and feeds the rest in one forward."""
+    model: torch.nn.Module
+    prompt_ids: list[int]
+    target_vocab: int
+    sampler: Sampler = Sampler()  # the request's: q is shaped exactly as the target's p
+    name: str = "model"
+    unknown_id: int = 0
+    fed: list[int] = field(default_factory=list)
+    # The draft's cache from the previous request, reused where the prompts agree.
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache)
+    _cache: object = None
+    _logits: torch.Tensor | None = None  # next-token logits after prompt + fed
+
+    def _known(self, ids: list[int]) -> list[int]:
+        # An id only the target has (a special token it chose to emit) must never reach the
+        # draft's embedding table; the draft reads its unknown id there instead.
+        vocab = self.model.get_input_embeddings().num_embeddings
+        return [i if i < vocab else self.unknown_id for i in ids]
+
+    def _forward(self, ids: list[int]) -> None:
+        embeddings = self.model.get_input_embeddings()
+        inputs = torch.tensor([self._known(ids)], dtype=torch.long, device=embeddings.weight.device)
+        self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True,
+                                  logits_to_keep=1).logits[0, -1]
+
+    @torch.inference_mode()
+    def propose(self, emitted: list[int], k: int) -> Proposal:
+        started = time.perf_counter()
+        if self._cache is None:
+            self._cache, logits, _ = self.prefix_cache.prefill(self.model, self.prompt_ids, self._known)
+            self._logits = logits[0]
+        prefilled = time.perf_counter()
+        keep = common_prefix(self.fed, emitted)
+        if not keep == len(self.fed) == len(emitted):
+            if keep == len(emitted):  # nothing new to feed, but the logits must be recomputed
+                keep -= 1             # at the last emitted position: re-feed that one token
+            prompt_length = len(self.prompt_ids)
+            rollback(self._cache, prompt_length + keep)
+            self._forward((self.prompt_ids + emitted)[prompt_length + keep:])
+            self.fed = list(emitted)
+        graphed = getattr(self.model, "graphed", None)
+        if graphed is not None and self.sampler.greedy:  # graphs for k = 1..MAX_DRAFT_TOKENS
+            tokens, self._logits = graphed.run(self._logits, k)  # the loop on the device, one sync
+            self.fed.extend(tokens[:-1])
+            finished = time.perf_counter()
+            return Proposal(tokens, None, finished - started, k, finished - prefilled, "model")
+        tokens, dists = [], []
+        for i in range(k):
+            logits = pad_vocab(self._logits, self.target_vocab)
+            if self.sampler.greedy:
+                token = int(torch.argmax(logits))
+            else:
+                q = self.sampler.probs(logits)
+                token = self.sampler.draw(q)
+                dists.append(q)
+            tokens.append(token)
+            if i < k - 1:  # the last draft token is fed next round, if it is accepted
+                self._forward([token])
+                self.fed.append(token)
+        probs = torch.stack(dists) if dists else None
+        finished = time.perf_counter()
+        return Proposal(tokens, probs, finished - started, len(tokens), finished - prefilled, "model")
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        return Proposal([])
+
+    def release(self) -> None:
+        """The request is over: the cache holds the prompt and what was fed after it."""
+        if self._cache is not None:
+            self.prefix_cache.record([*self.prompt_ids, *self.fed])
+            self._cache = None
+
+
+@dataclass
+class PromptLookupProposer:
+    """Copy what followed the latest earlier occurrence of the context's last n tokens
+    (n from max_ngram down to min_ngram). Code repeats itself; this costs no model call."""
+    context_ids: list[int]
+    max_ngram: int = 3
+    min_ngram: int = 1
+    name: str = "lookup"
+
+    def propose(self, emitted: list[int], k: int) -> Proposal:
+        started = time.perf_counter()
+        history = self.context_ids + emitted
+        for n in range(min(self.max_ngram, len(history) - 1), self.min_ngram - 1, -1):
+            tail, best = history[-n:], []
+            # Latest match first (nearby code predicts best), but a match whose continuation
+            # runs into the tail itself is short: keep looking for one with k tokens.
+            for start in range(len(history) - n - 1, -1, -1):
+                if history[start:start + n] == tail:
+                    follow = history[start + n:start + n + k]
+                    if len(follow) > len(best):
+                        best = follow
+                    if len(best) == k:
+                        break
+            if best:
+                return Proposal(best, None, time.perf_counter() - started, source="lookup")
+        return Proposal([], None, time.perf_counter() - started)
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        return self.propose(emitted, k)
+
+    def release(self) -> None:
+        pass
+
+
+@dataclass
+class CombinedProposer:
+    """Lookup when it finds a match, else the draft model."""
+    lookup: PromptLookupProposer
+    draft: DraftModelProposer
+    name: str = "combined"
+
+    def propose(self, emitted: list[int], k: int) -> Proposal:
+        proposal = self.lookup.propose(emitted, k)
+        return proposal if proposal.tokens else self.draft.propose(emitted, k)
+
+    def propose_free(self, emitted: list[int], k: int) -> Proposal:
+        return self.lookup.propose(emitted, k)
+
+    def release(self) -> None:
+        self.draft.release()

@@ -1,0 +1,102 @@
+"""Pure helpers for turning logits into the distributions that speculative decoding
+compares, and the `Sampler` one request decodes with.
+
+p (target) and q (draft) must go through the same temperature / top-k / top-p transform,
+or the acceptance rule no longer reproduces the target's distribution: the draft and the
+target of a request share one Sampler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.0  # 0 = greedy
+    top_k: int = 0            # 0 = off
+    top_p: float = 1.0        # 1 = off
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+def pad_vocab(logits: torch.Tensor, size: int) -> torch.Tensor:
+    """Extend the last dimension to `size` with -inf: ids the draft lacks get probability 0."""
+    missing = size - logits.shape[-1]
+    if missing <= 0:
+        return logits
+    filler = torch.full((*logits.shape[:-1], missing), float("-inf"), dtype=logits.dtype, device=logits.device)
+    return torch.cat([logits, filler], dim=-1)
+
+
+def mask_ends(logits: torch.Tensor, end_ids) -> torch.Tensor:
+    """Logits with the end ids made impossible (for positions before `min_new_tokens`)."""
+    ids = [i for i in end_ids if i < logits.shape[-1]]
+    if not ids:
+        return logits
+    logits = logits.clone()
+    logits[..., ids] = float("-inf")
+    return logits
+
+
+def to_probs(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
+    """Distribution(s) over the last dimension after temperature, top-k and top-p (float32)."""
+    logits = logits.float() / max(params.temperature, 1e-6)
+    if params.top_k > 0 and params.top_k < logits.shape[-1]:
+        kth = torch.topk(logits, params.top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if params.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        sorted_probs = torch.softmax(sorted_logits, dim=-1)
+        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+        drop = sorted_probs.cumsum(dim=-1) - sorted_probs >= params.top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return torch.softmax(logits, dim=-1)
+
+
+def sample(probs: torch.Tensor, generator: torch.Generator | None) -> int:
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def residual(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """norm(max(0, p − q)): where to resample after a rejection (Leviathan et al. 2023, alg. 1)."""
+    diff = torch.clamp(p - q, min=0.0)
+    total = diff.sum()
+    return diff / total if total > 0 else p
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """One request's sampling: its parameters and its random stream (None: torch's global
+    one). Every draw of the request, draft's and target's, goes through it."""
+    params: SamplingParams = SamplingParams()
+    generator: torch.Generator | None = None
+
+    @classmethod
+    def seeded(cls, params: SamplingParams, seed: int | None, device: torch.device) -> "Sampler":
+        """A generator on the device the logits live on (a CUDA sampler refuses a CPU one)."""
+        generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+        return cls(params, generator)
+
+    @property
+    def greedy(self) -> bool:
+        return self.params.greedy
+
+    def probs(self, logits: torch.Tensor) -> torch.Tensor:
+        return to_probs(logits, self.params)
+
+    def draw(self, probs: torch.Tensor) -> int:
+        return sample(probs, self.generator)
+
+    def pick(self, logits: torch.Tensor) -> int:
+        """The next token: the argmax when greedy, else a draw from the shaped distribution."""
+        return int(logits.argmax()) if self.greedy else self.draw(self.probs(logits))
+
+    def uniform(self, device: torch.device) -> torch.Tensor:
+        """u ~ U[0, 1), for an accept/reject decision."""
+        return torch.rand((), generator=self.generator, device=device)

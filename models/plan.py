@@ -1,0 +1,70 @@
+"""The load plan: device, dtype, each model's engine and ONNX Runtime's providers, with the
+reason for each, decided before anything is loaded.
+
+`ModelPair.load` follows it and `tandem doctor` prints it, so what the doctor says is what
+loading does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from models.config import ENGINES, PairSpec
+from models.devices import Placement, resolve_placement
+from models.engines.onnx_backend import ONNX_DTYPES, choose_providers
+from models.errors import DeviceError
+
+AUTO_ENGINES = "auto = static caches and the draft's CUDA graphs on a GPU, transformers on a CPU"
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    placement: Placement
+    target_engine: str  # one of models.engines.acceleration.RUNS
+    draft_engine: str
+    engine_reason: str
+    # ONNX Runtime's execution providers in preference order, and why; None off ONNX.
+    providers: tuple[list[str], str] | None = None
+
+    def engine(self, role: str) -> str:
+        return self.target_engine if role == "target" else self.draft_engine
+
+    def describe_engines(self) -> str:
+        """One name when both models run alike, else the target's with the draft's."""
+        if self.draft_engine == self.target_engine:
+            return self.target_engine
+        return f"{self.target_engine} (draft: {self.draft_engine})"
+
+
+def plan_load(spec: PairSpec) -> LoadPlan:
+    """What loading `spec` will do; a DeviceError when the device or a provider it needs is
+    missing (checked here, before minutes of loading)."""
+    if spec.engine not in ENGINES:
+        raise DeviceError(f"unknown engine '{spec.engine}': use {', '.join(ENGINES)}")
+    if spec.device == "npu":
+        # PyTorch cannot reach the NPU: ONNX Runtime's VitisAI provider runs the export,
+        # made from weights loaded on the CPU. The provider is checked before loading.
+        providers = choose_providers("npu")
+        placement = resolve_placement("cpu", spec.dtype)
+        placement = replace(placement, reason=f"npu through ONNX Runtime (weights loaded on the CPU); "
+                                              f"{placement.reason}")
+        return _onnx(placement, providers, "device npu runs on ONNX Runtime only")
+    placement = resolve_placement(spec.device, spec.dtype)
+    if spec.engine == "onnx":  # the providers follow the placement (CUDA's on a GPU)
+        return _onnx(placement, choose_providers(placement.device.type), f"setting engine=onnx; {AUTO_ENGINES}")
+    on_gpu = placement.device.type == "cuda"
+    reason = f"setting engine={spec.engine}; {AUTO_ENGINES}"
+    if spec.engine == "transformers" or (spec.engine == "auto" and not on_gpu):
+        return LoadPlan(placement, "transformers", "transformers", reason)
+    # The target's verify passes vary in length, so only the draft's loop is graphed, and
+    # only where CUDA graphs exist.
+    return LoadPlan(placement, "static", "static+graphs" if on_gpu else "static", reason)
+
+
+def _onnx(placement: Placement, providers: tuple[list[str], str], reason: str) -> LoadPlan:
+    if placement.dtype not in ONNX_DTYPES:
+        placement = replace(placement, dtype=torch.float32,
+                            reason=f"{placement.reason}; float32 for ONNX Runtime (no {placement.dtype} kernels)")
+    return LoadPlan(placement, "onnx", "onnx", reason, providers)

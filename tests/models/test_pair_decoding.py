@@ -1,0 +1,45 @@
+"""Decoding travels with each call: one loaded pair serves requests that decode differently,
+and none leaks into the next; what is shared (caches, step costs) stays shared."""
+
+import pytest
+
+from models.config import DRAFT_SOURCES, DecodingConfig, PairSpec
+from models.pair import ModelPair
+
+
+@pytest.fixture(scope="module")
+def pair(tiny_pair):
+    draft_dir, target_dir = tiny_pair
+    return ModelPair.load(PairSpec(str(draft_dir), str(target_dir), "cpu", "float32"))
+
+
+@pytest.fixture(scope="module")
+def prompt(pair):
+    return [pair.bos_id, *pair.encode("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    ")]
+
+
+def test_every_greedy_decoding_of_one_pair_is_the_target_alone(pair, prompt):
+    alone = pair.generate(prompt, 16, decoding=DecodingConfig(draft_tokens=0)).token_ids
+    for source in DRAFT_SOURCES:
+        for draft_tokens in (1, 4, "auto"):
+            out = pair.generate(prompt, 16, decoding=DecodingConfig(draft_tokens=draft_tokens, source=source))
+            assert out.token_ids == alone, (source, draft_tokens)
+
+
+def test_a_seeded_sampled_request_repeats_between_greedy_ones(pair, prompt):
+    # A fixed draft length: under "auto" the schedule follows measured times, and a
+    # different k draws differently (same distribution, other tokens).
+    sampled = DecodingConfig(draft_tokens=3, temperature=1.0, seed=3)
+    first = pair.generate(prompt, 12, decoding=sampled)
+    greedy = pair.generate(prompt, 12)
+    assert pair.generate(prompt, 12, decoding=sampled).token_ids == first.token_ids
+    assert pair.generate(prompt, 12).token_ids == greedy.token_ids
+
+
+def test_adaptive_acceptance_per_kind_over_shared_step_costs(pair, prompt):
+    greedy = pair.draft_length(DecodingConfig(source="model"))
+    sampled = pair.draft_length(DecodingConfig(source="model", temperature=0.7))
+    assert greedy is pair.draft_length(DecodingConfig(source="model", seed=1))  # the seed is not a kind
+    assert greedy is not sampled and greedy.costs is sampled.costs is pair.step_costs
+    pair.generate(prompt, 12, decoding=DecodingConfig(source="model"))
+    assert pair.step_costs.target_step is not None

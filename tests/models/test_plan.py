@@ -1,0 +1,52 @@
+"""The load plan decides placement, engines and providers once; loading follows it."""
+
+import pytest
+import torch
+
+from models.config import PairSpec
+from models.engines.onnx_backend import available_providers
+from models.errors import DeviceError
+from models.pair import ModelPair
+from models.plan import plan_load
+
+needs_onnxruntime = pytest.mark.skipif(not available_providers(), reason="needs onnxruntime")
+
+
+def test_auto_on_a_cpu_is_transformers_for_both_models():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    plan = plan_load(PairSpec())
+    assert (plan.target_engine, plan.draft_engine, plan.providers) == ("transformers", "transformers", None)
+    assert plan.describe_engines() == "transformers" and "setting engine=auto" in plan.engine_reason
+
+
+def test_static_graphs_only_the_draft_and_only_on_cuda():
+    plan = plan_load(PairSpec(device="cpu", engine="static"))
+    assert (plan.target_engine, plan.draft_engine) == ("static", "static")
+    if torch.cuda.is_available():
+        plan = plan_load(PairSpec(device="cuda", engine="auto"))
+        assert plan.describe_engines() == "static (draft: static+graphs)"
+
+
+@needs_onnxruntime
+def test_onnx_with_bfloat16_plans_float32_and_the_placements_providers():
+    plan = plan_load(PairSpec(device="cpu", dtype="bfloat16", engine="onnx"))
+    assert plan.placement.dtype == torch.float32 and "float32 for ONNX Runtime" in plan.placement.reason
+    assert plan.engine("draft") == plan.engine("target") == "onnx"
+    assert plan.providers[0] == ["CPUExecutionProvider"]
+
+
+def test_the_npu_is_onnx_and_its_provider_is_checked_before_loading():
+    with pytest.raises(DeviceError, match="VitisAIExecutionProvider|needs the `onnxruntime` package"):
+        plan_load(PairSpec(device="npu"))
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(DeviceError, match="unknown engine 'fast'"):
+        plan_load(PairSpec(device="cpu", engine="fast"))
+
+
+def test_loading_follows_the_plan():
+    pair = ModelPair.load(PairSpec(device="cpu", dtype="float32", engine="static"))
+    assert pair.plan == plan_load(PairSpec(device="cpu", dtype="float32", engine="static"))
+    assert {role: engine.name for role, engine in pair.engines.items()} == {"target": "static", "draft": "static"}

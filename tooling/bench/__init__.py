@@ -1,0 +1,1 @@
+"""`tandem bench`: benchmark suites that print tables, and the HumanEval evaluation (never timed tests)."""

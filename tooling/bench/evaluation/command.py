@@ -1,0 +1,122 @@
+"""`tandem bench eval`: build the task sets, run them (over LSP or direct), score them in the
+sandbox, and write report.md, the plots and results.jsonl to the output folder."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import shlex
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from bench.evaluation.configs import DEFAULT_MAX_NEW_TOKENS, eval_configs, evaluation_settings
+from bench.evaluation.metrics import lossless, table
+from bench.evaluation.plots import write_plots
+from bench.evaluation.report import RunInfo, write_report
+from bench.evaluation.runner import Attempt, run_direct, run_over_lsp
+from bench.evaluation.scoring import Score, score_all
+from bench.evaluation.tasks import TASK_SETS, DataError, build_task_sets, default_data_path, load_problems
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"tandem bench eval: {message}", file=sys.stderr)
+    return code
+
+
+def _choose(given: str | None, known: list[str], what: str) -> list[str]:
+    if not given:
+        return known
+    chosen = [name.strip() for name in given.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(unknown)}; known: {', '.join(known)}")
+    return chosen
+
+
+def run_eval(args: argparse.Namespace, settings: dict) -> int:
+    if importlib.util.find_spec("matplotlib") is None:
+        return _fail("the plots need matplotlib: pip install -e 'tooling[eval]'")
+    if args.limit is not None and args.limit < 1:
+        return _fail(f"--limit must be at least 1 (problems per task set), not {args.limit}")
+    if not args.exec_timeout > 0:
+        return _fail(f"--exec-timeout must be a positive number of seconds, not {args.exec_timeout:g}")
+    data = args.data or default_data_path()
+    try:
+        problems = load_problems(data)
+    except DataError as error:
+        return _fail(str(error))
+    configs = eval_configs(args.seed, settings.get("promptFormat", "auto"))
+    try:
+        task_sets = _choose(args.sets, list(TASK_SETS), "task set")
+        names = _choose(args.configs, [c.name for c in configs], "configuration")
+    except ValueError as error:
+        return _fail(str(error))
+    configs = [c for c in configs if c.name in names]
+    tasks = build_task_sets(problems, args.seed, args.limit, tuple(task_sets))
+    max_new_tokens = settings.get("maxNewTokens", DEFAULT_MAX_NEW_TOKENS)
+    shared = {**{k: v for k, v in settings.items() if k not in ("promptFormat", "maxNewTokens")},
+              **evaluation_settings(max_new_tokens)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    print(f"{len(tasks)} tasks × {len(configs)} configurations, {'direct' if args.direct else 'over LSP'}",
+          file=sys.stderr)
+    try:
+        attempts, status = _run(args.direct, tasks, configs, shared)
+    except (RuntimeError, ValueError) as error:
+        return _fail(str(error), 1)
+    print("running the completed programs' tests", file=sys.stderr)
+    scores = score_all(attempts, args.exec_timeout)
+    reference = score_all([Attempt("canonical", task, task.hole) for task in tasks
+                           if task.task_set == task_sets[0]], args.exec_timeout)
+
+    rows = table(scores, [c.name for c in configs], task_sets)
+    check = lossless(scores)
+    _write_results(out / "results.jsonl", scores)
+    plots = write_plots(out, scores, rows, [c.name for c in configs], task_sets)
+    info = RunInfo(" ".join(["tandem", *map(shlex.quote, sys.argv[1:])]), "direct" if args.direct else "lsp",
+                   status, data, len(problems), args.seed, args.limit, max_new_tokens, args.exec_timeout,
+                   (sum(s.passed for s in reference), len(reference)), time.perf_counter() - started)
+    report = write_report(out, info, rows, check, scores, configs, task_sets, plots)
+    _print_summary(rows, check)
+    print(f"report: {report}")
+    return 0
+
+
+def _run(direct: bool, tasks, configs, shared: dict) -> tuple[list[Attempt], dict]:
+    if direct:
+        from models.config import PairSpec
+        spec = PairSpec(shared.get("draftModel", ""), shared.get("targetModel", ""), shared.get("device", "auto"),
+                        shared.get("dtype", "auto"), shared.get("engine", "auto"))
+        return run_direct(tasks, configs, spec, shared)
+    server_args = [arg for option, key in (("--draft-model", "draftModel"), ("--target-model", "targetModel"),
+                                           ("--device", "device"), ("--dtype", "dtype"), ("--engine", "engine"))
+                   if shared.get(key)
+                   for arg in (option, shared[key])]
+    return asyncio.run(run_over_lsp(tasks, configs, server_args, shared))
+
+
+def _write_results(path: Path, scores: list[Score]) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        for s in scores:
+            attempt = {f.name: getattr(s.attempt, f.name) for f in fields(Attempt) if f.name not in ("task", "decode")}
+            attempt.update(s.attempt.decode.summary())
+            record = {"task": s.attempt.task.name, **attempt, "hole": s.attempt.task.hole,
+                      "outcome": s.outcome.status, "detail": s.outcome.detail, "exact": s.exact,
+                      "syntaxValid": s.syntax_valid, "duplicatesSuffix": s.duplicates_suffix}
+            file.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _print_summary(rows, check) -> None:
+    print(f"{'task set':<13} {'configuration':<13} {'pass@1':>7} {'exact':>7} {'p50 ms':>7} {'speedup':>8}")
+    for r in rows:
+        print(f"{r.task_set:<13} {r.config:<13} {r.pass_at_1:>7.1%} {r.exact_match:>7.1%} "
+              f"{(r.latency_p50 or 0):>7.0f} {(f'{r.speedup:.2f}×' if r.speedup else '–'):>8}")
+    if check is not None:
+        print(f"lossless (greedy speculative = target alone): {check.identical}/{check.compared} identical, "
+              f"pass@1 {check.pass_speculative} vs {check.pass_target}: {'yes' if check.holds else 'NO'}")
