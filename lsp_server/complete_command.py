@@ -18,6 +18,18 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _request_line(last: dict) -> str:
+    """What the request did, from the server's per-request record."""
+    if last["mode"] == "none":
+        return f"no completion here: {last['reason']}"
+    generate_ms = last["stageMs"].get("generate", 0.0)
+    tokens_per_s = last["newTokens"] / (generate_ms / 1000) if generate_ms else 0
+    return (f"{last['mode']}, {last['promptFormat']} prompt of {last['promptTokens']} tokens, "
+            f"{last['newTokens']} new tokens ({tokens_per_s:.0f}/s), stop: {last['stopReason']}; "
+            f"drafts accepted {last['accepted']}/{last['drafted']}, "
+            f"{last['newTokens'] / max(1, last['targetPasses']):.2f} tokens per target pass")
+
+
 async def run_complete(args: argparse.Namespace, settings: dict) -> int:
     path = args.file
     if not path.is_file():
@@ -57,12 +69,8 @@ async def run_complete(args: argparse.Namespace, settings: dict) -> int:
     print(completion if completion else "(nothing to suggest here)")
     print("---")
     if last:
+        print(_request_line(last))
         stages = ", ".join(f"{k} {v:.1f}" for k, v in last["stageMs"].items())
-        tokens_per_s = last["newTokens"] / (last["stageMs"]["generate"] / 1000) if last["stageMs"]["generate"] else 0
-        print(f"{last['mode']}, {last['promptFormat']} prompt of {last['promptTokens']} tokens, "
-              f"{last['newTokens']} new tokens ({tokens_per_s:.0f}/s), stop: {last['stopReason']}; "
-              f"drafts accepted {last['accepted']}/{last['drafted']}, "
-              f"{last['newTokens'] / max(1, last['targetPasses']):.2f} tokens per target pass")
         print(f"request {last['latencyMs']:.0f} ms ({stages} ms)")
     print(f"target {models['target']['path']} ({models['target']['parameters']:,} params) on "
           f"{models['device']}/{models['dtype']}; load {models['target']['loadSeconds'] + models['draft']['loadSeconds']:.2f} s; "

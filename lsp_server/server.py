@@ -6,14 +6,17 @@ connection's request policy (`lsp_server/requests.py`), convert the result.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import uuid
 from dataclasses import replace
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
 
 from completion.crossfile import OpenDocument
 from completion.documents import DocumentTrees
@@ -44,6 +47,8 @@ class TandemServer(LanguageServer):
         self.models = self.host.lease()  # this connection's own models, state and error
         self.trees = DocumentTrees()  # a tree-sitter tree per open document, kept incrementally
         self.requests = RequestPolicy(self.models, self.document_version, self.tell_user)
+        self.client_initialized = False  # the client sent `initialized`: requests to it are allowed
+        self._first_load: asyncio.Future | None = None
 
     # -- messages -----------------------------------------------------------------------
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -74,9 +79,16 @@ class TandemServer(LanguageServer):
             self.tell_user(problem)
         return self.settings.pair_spec() != previous.pair_spec()
 
+    def start_loading(self) -> asyncio.Future:
+        """The first load, started once: at `initialized`, or at the first request of a client
+        that never sends it (its requests would otherwise wait for models forever)."""
+        if self._first_load is None:
+            self._first_load = asyncio.ensure_future(self.load_models())
+        return self._first_load
+
     async def load_models(self) -> None:
         token = str(uuid.uuid4())
-        progress = self._supports_progress()
+        progress = self.client_initialized and self._supports_progress()
         if progress:
             try:
                 await self.work_done_progress.create_async(token)
@@ -97,15 +109,20 @@ class TandemServer(LanguageServer):
         return bool(window and window.work_done_progress)
 
     # -- documents and positions ----------------------------------------------------------
+    def open_document(self, uri: str) -> TextDocument | None:
+        """pygls' copy of an open document. pygls keys documents by their unquoted URI
+        (`file:///my%20project/x.py` as `file:///my project/x.py`), so every lookup goes
+        through here, never through `uri in workspace.text_documents`."""
+        return self.workspace.text_documents.get(unquote(uri))
+
     def document_text(self, uri: str) -> str:
-        if uri not in self.workspace.text_documents:
+        if (document := self.open_document(uri)) is None:
             raise JsonRpcInvalidParams(f"document {uri} is not open: send textDocument/didOpen first")
-        return self.workspace.get_text_document(uri).source
+        return document.source
 
     def document_version(self, uri: str) -> int | None:
-        if uri not in self.workspace.text_documents:
-            return None
-        return self.workspace.get_text_document(uri).version
+        document = self.open_document(uri)
+        return document.version if document is not None else None
 
     def cursor_offset(self, uri: str, text: str, position: types.Position) -> int:
         try:
@@ -119,7 +136,7 @@ class TandemServer(LanguageServer):
 
     def sync_tree(self, uri: str) -> None:
         """Bring the document's tree to pygls' version of its text (trees follow by version)."""
-        document = self.workspace.get_text_document(uri)
+        document = self.open_document(uri)
         tree = self.trees.get(uri)
         if tree is None or tree.version != document.version or document.version is None:
             self.trees.update(uri, document.source, document.version)
@@ -164,9 +181,10 @@ def create_server(initial_settings: dict | None = None, host: ModelHost | None =
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: TandemServer, params: types.InitializedParams) -> None:
+        ls.client_initialized = True
         for problem in ls.startup_problems:
             ls.tell_user(problem)
-        await ls.load_models()
+        await ls.start_loading()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(ls: TandemServer, params: types.DidChangeConfigurationParams) -> None:
@@ -191,8 +209,8 @@ def create_server(initial_settings: dict | None = None, host: ModelHost | None =
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if uri in ls.workspace.text_documents:
-            ls.trees.update(uri, ls.workspace.get_text_document(uri).source, params.text_document.version)
+        if (document := ls.open_document(uri)) is not None:
+            ls.trees.update(uri, document.source, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -202,6 +220,7 @@ def create_server(initial_settings: dict | None = None, host: ModelHost | None =
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def on_inline_completion(ls: TandemServer, params: types.InlineCompletionParams):
+        ls.start_loading()
         uri = params.text_document.uri
         text = ls.document_text(uri)
         offset = ls.cursor_offset(uri, text, params.position)
@@ -212,6 +231,7 @@ def create_server(initial_settings: dict | None = None, host: ModelHost | None =
 
     @server.feature(STATUS_METHOD)
     def on_status(ls: TandemServer, params) -> dict:
+        ls.start_loading()
         return {**ls.models.describe(), "settings": ls.settings.model_dump(by_alias=True),
                 "stats": ls.requests.stats.as_dict(), "version": __version__}
 

@@ -24,6 +24,8 @@ from models.config import MAX_DRAFT_TOKENS, DecodingConfig, PairSpec
 
 DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps|npu"
 
+MAX_NAMED_UNKNOWN = 5  # unknown keys named in the one message about them
+
 # Which settings choose the models: connections share loaded models only when these are equal.
 MODEL_SETTINGS = ("draft_model", "target_model", "device", "dtype", "engine")
 
@@ -131,12 +133,12 @@ def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[Ta
         raw = raw["tandem"]
     if not isinstance(raw, dict):
         return base, [f"settings must be an object, got {type(raw).__name__}; keeping the previous settings"]
-    values, problems = base.model_dump(), []
+    values, problems, unknown = base.model_dump(), [], []
     aliases = {field.alias: name for name, field in TandemSettings.model_fields.items()}
     for key, value in raw.items():
         name = aliases.get(key, key if key in TandemSettings.model_fields else None)
         if name is None:
-            problems.append(f"unknown setting tandem.{key} ignored")
+            unknown.append(key)
             continue
         try:
             checked = TandemSettings.model_validate({**base.model_dump(), name: value})
@@ -146,4 +148,8 @@ def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[Ta
                             f"is invalid ({reason}); keeping {getattr(base, name)!r}")
             continue
         values[name] = getattr(checked, name)
+    if unknown:  # one message however many: a client that sends its whole config is told once
+        shown = ", ".join(f"tandem.{key}" for key in unknown[:MAX_NAMED_UNKNOWN])
+        more = f" and {len(unknown) - MAX_NAMED_UNKNOWN} more" if len(unknown) > MAX_NAMED_UNKNOWN else ""
+        problems.insert(0, f"unknown setting{'s' if len(unknown) > 1 else ''} {shown}{more} ignored")
     return TandemSettings(**values), problems

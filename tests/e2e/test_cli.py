@@ -23,6 +23,12 @@ def test_complete_prints_the_completion_and_its_stats():
     assert result["models"]["target"]["path"].endswith("models/embedded/target")
 
 
+def test_complete_where_the_server_declines_says_why():
+    run = tandem("complete", str(DEMO), "--line", "2", "--character", "3")  # inside a word
+    assert run.returncode == 0, run.stderr
+    assert "(nothing to suggest here)" in run.stdout and "no completion here: mid-identifier" in run.stdout
+
+
 def test_complete_reports_bad_positions_and_files_clearly():
     run = tandem("complete", str(DEMO), "--line", "500", "--character", "0")
     assert run.returncode == 2 and "line 500 is past the end of the document" in run.stderr

@@ -102,3 +102,21 @@ def test_a_forced_format_the_tokenizer_cannot_do_falls_back_to_plain_with_a_mess
         assert last(session)["promptFormat"] == "plain"
     finally:
         session.client.configure({"promptFormat": "auto"})
+
+
+def test_a_client_that_never_sends_initialized_still_gets_models_at_its_first_request():
+    server = RawServer()
+    try:
+        server.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"capabilities": {}}})
+        server.receive_response(0)  # and no `initialized`
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": "file:///a.py", "languageId": "python", "version": 1, "text": "def square(x):\n    return "}}})
+        server.send({"jsonrpc": "2.0", "id": 1, "method": "textDocument/inlineCompletion", "params": {
+            "textDocument": {"uri": "file:///a.py"}, "position": {"line": 1, "character": 11},
+            "context": {"triggerKind": 1}}})
+        response, _ = server.receive_response(1)
+        assert response["result"]["items"][0]["insertText"].strip()
+        server.send({"jsonrpc": "2.0", "id": 2, "method": "tandem/status", "params": {}})
+        assert server.receive_response(2)[0]["result"]["state"] == "ready"
+    finally:
+        server.close()

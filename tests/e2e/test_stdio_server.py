@@ -171,3 +171,18 @@ def test_npu_requested_without_amds_provider_falls_back_and_names_what_to_instal
         assert "Ryzen AI software" in message and "Using cpu instead" in message
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("uri", [
+    "file:///home/me/my%20project/%C3%BCber%20file.py",  # a space and a non-ASCII letter, as editors send them
+    "file:///c%3A/Users/me/project/main.py",              # every file from VS Code on Windows
+])
+def test_documents_whose_uri_holds_percent_escapes_are_completed(session, uri):
+    session.client.open(uri, "def square(x):\n    return ")
+    items = session.complete(uri, 1, len("    return "))
+    assert items and items[0].insert_text.strip()
+    session.client.change(uri, "def square(x):\n    return x", version=2)  # changes reach it too
+    items = session.complete(uri, 1, len("    return x"))
+    assert isinstance(items, list)
+    assert session.run(session.client.status())["stats"]["last"]["promptTokens"] > 0
+    session.client.close(uri)

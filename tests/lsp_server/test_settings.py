@@ -57,3 +57,10 @@ def test_engine_is_one_of_the_known_names():
     assert problems == [] and settings.engine == "onnx"
     settings, problems = parse_settings({"engine": "tensorrt"}, settings)
     assert len(problems) == 1 and "tandem.engine = 'tensorrt' is invalid" in problems[0] and settings.engine == "onnx"
+
+
+def test_many_unknown_keys_make_one_message():
+    settings, problems = parse_settings({f"option{i}": i for i in range(300)} | {"maxNewTokens": 12})
+    assert settings.max_new_tokens == 12
+    assert problems == ["unknown settings tandem.option0, tandem.option1, tandem.option2, tandem.option3, "
+                        "tandem.option4 and 295 more ignored"]
