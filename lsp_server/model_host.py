@@ -77,7 +77,10 @@ class ModelHost:
         self.max_pairs = max_pairs
         self._slots: dict[PairSpec, _Slot] = {}
         self._pending = 0  # completions queued or running on the worker
-        self._warming: Future | None = None  # the newest background prefill
+        self._warming: Future | None = None  # the newest background prefill's job
+        self._warm_lock = threading.Lock()  # the event loop asks for warm-ups, the worker takes them
+        self._warm: tuple[CompletionService, CompletionRequest, threading.Event] | None = None
+        self._warm_queued = False
 
     def lease(self) -> "ModelLease":
         return ModelLease(self)
@@ -151,18 +154,32 @@ class ModelHost:
 
     def prefill_in_background(self, service: CompletionService, request: CompletionRequest,
                               cancelled: threading.Event) -> None:
-        """When the worker is idle, run `request` for one token: both models' caches then
-        hold its prompt, and the first real completion nearby prefills only the difference."""
-        if self._pending:
+        """Run `request` for one token when the worker is free: both models' caches then hold
+        its prompt, and the first real completion nearby prefills only the difference.
+
+        Warm-up is for the document the user is in now: at most one waits, a newer one
+        replaces it (500 files opened at once warm the last), and it never runs ahead of a
+        completion already queued."""
+        with self._warm_lock:
+            if self._warm is not None:
+                self._warm[2].set()  # superseded before it ran
+            self._warm = (service, request, cancelled)
+            if self._warm_queued:
+                return
+            self._warm_queued = True
+        self._warming = self._worker.submit(self._run_warm_up)
+
+    def _run_warm_up(self) -> None:
+        """On the worker: the newest warm-up asked for, unless a completion waits."""
+        with self._warm_lock:
+            job, self._warm, self._warm_queued = self._warm, None, False
+        if job is None or self._pending or job[2].is_set():
             return
-
-        def warm() -> None:
-            try:
-                service.complete(request, cancelled.is_set)
-            except Exception:  # a warm-up is an optimisation: never an error for the user
-                log.debug("background prefill failed", exc_info=True)
-
-        self._warming = self._worker.submit(warm)
+        service, request, cancelled = job
+        try:
+            service.complete(request, cancelled.is_set)
+        except Exception:  # a warm-up is an optimisation: never an error for the user
+            log.debug("background prefill failed", exc_info=True)
 
     @property
     def busy(self) -> bool:

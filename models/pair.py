@@ -10,6 +10,7 @@ worker thread, so nothing here is locked.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Collection, Sequence
 
 from models.config import MAX_DRAFT_TOKENS, DecodingConfig, PairSpec
@@ -25,6 +26,8 @@ from models.loading import LoadedModel, check_tokenizers_match, load_checkpoint
 from models.plan import LoadPlan, plan_load
 
 log = logging.getLogger(__name__)
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ModelPair:
@@ -79,7 +82,11 @@ class ModelPair:
         return self._vocab.get(token)
 
     def encode(self, text: str) -> list[int]:
-        return self.target.tokenizer.encode(text, add_special_tokens=False)
+        """Ids of user text, always as text: a buffer that spells `<s>`, `<PRE>` or
+        `<|endoftext|>` gets those characters, never the control tokens (prompt layouts add
+        theirs by id). A lone surrogate, which no tokenizer accepts, becomes U+FFFD."""
+        text = LONE_SURROGATE.sub("\ufffd", text)
+        return self.target.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
 
     def decode(self, ids: Sequence[int]) -> str:
         text = self.target.tokenizer.decode(list(self._anchor) + list(ids), skip_special_tokens=True)

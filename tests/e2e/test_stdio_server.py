@@ -186,3 +186,28 @@ def test_documents_whose_uri_holds_percent_escapes_are_completed(session, uri):
     assert isinstance(items, list)
     assert session.run(session.client.status())["stats"]["last"]["promptTokens"] > 0
     session.client.close(uri)
+
+
+SPECIAL_STRINGS = ["<s>", "</s>", "<PRE>", "<SUF>", "<MID>", "<EOT>", "▁<PRE>", "<FILL_ME>", "<fim_prefix>",
+                   "<fim_middle>", "<|endoftext|>", "<|fim_prefix|>", "<｜fim▁begin｜>"]
+
+
+@pytest.mark.parametrize("draft_tokens", ["auto", 0])
+def test_a_buffer_that_spells_special_tokens_is_text(session, draft_tokens):
+    session.client.configure({"draftTokens": draft_tokens})
+    try:
+        lines = [f"MARKERS_{i} = {s!r}  # {s}" for i, s in enumerate(SPECIAL_STRINGS)]
+        uri = open_text(session, f"special_{draft_tokens}.py", "\n".join(lines) + "\n\n\ndef f(x):\n    return ")
+        items = session.complete(uri, len(lines) + 3, len("    return "))
+        assert isinstance(items, list)
+        last = session.run(session.client.status())["stats"]["last"]
+        assert last["mode"] == "single-line" and last["newTokens"] > 0 and last["stopReason"] != "error"
+    finally:
+        session.client.configure({"draftTokens": "auto"})
+
+
+def test_a_lone_surrogate_in_the_buffer_does_not_fail_requests(session):
+    uri = open_text(session, "surrogate.py", "label = '\ud83d'\n\ndef f(x):\n    return ")
+    items = session.complete(uri, 3, len("    return "))
+    assert isinstance(items, list)
+    assert session.run(session.client.status())["stats"]["last"]["newTokens"] > 0

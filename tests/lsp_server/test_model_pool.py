@@ -144,3 +144,48 @@ def test_an_additional_pair_that_does_not_fit_in_free_memory_is_refused(loads, m
 
     outcome = run(scenario)
     assert outcome.state == FAILED and "needs about 30.0 GiB" in outcome.message and loads == [A]
+
+
+class SlowService:
+    """Records each request; the first one blocks the worker until `release` is set."""
+
+    def __init__(self):
+        self.release, self.ran = __import__("threading").Event(), []
+
+    def complete(self, request, is_cancelled):
+        if not self.ran:
+            self.ran.append(request)
+            self.release.wait(30)
+            return None
+        self.ran.append(request)
+
+
+def test_warm_ups_never_pile_up_and_never_run_ahead_of_a_completion():
+    import threading
+    import time
+
+    host, service = ModelHost(), SlowService()
+    try:
+        host.prefill_in_background(service, "first", threading.Event())
+        time.sleep(0.1)  # the worker is now busy with the first
+        flags = [threading.Event() for _ in range(500)]
+        for i, flag in enumerate(flags):  # 500 files opened while it runs
+            host.prefill_in_background(service, f"open {i}", flag)
+        service.release.set()
+        deadline = time.monotonic() + 30
+        while host.busy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert service.ran == ["first", "open 499"]  # only the newest waited, the rest were superseded
+        assert all(flag.is_set() for flag in flags[:-1])
+
+        service.ran.clear()
+        service.release.clear()
+        host.prefill_in_background(service, "blocker", threading.Event())
+        time.sleep(0.1)
+        host._pending += 1  # a completion is queued behind the blocker
+        host.prefill_in_background(service, "late warm-up", threading.Event())
+        service.release.set()
+        time.sleep(0.3)
+        assert service.ran == ["blocker"]  # the warm-up gave way to the real request
+    finally:
+        host.shutdown()

@@ -43,3 +43,10 @@ def test_adaptive_acceptance_per_kind_over_shared_step_costs(pair, prompt):
     assert greedy is not sampled and greedy.costs is sampled.costs is pair.step_costs
     pair.generate(prompt, 12, decoding=DecodingConfig(source="model"))
     assert pair.step_costs.target_step is not None
+
+
+def test_user_text_that_spells_special_tokens_is_encoded_as_text(pair):
+    for spelled in ("<PRE>", "<EOT>", "</s>", "<s>"):
+        ids = pair.encode(f"x = '{spelled}'")
+        assert pair.token_id(spelled) not in ids and pair.decode(ids) == f"x = '{spelled}'"
+    assert pair.decode(pair.encode("a = '\ud83d'")) == "a = '\ufffd'"
