@@ -94,9 +94,11 @@ def _serve(args: argparse.Namespace, settings: dict) -> int:
     if args.tcp:
         from lsp_server.tcp import serve_tcp
         serve_tcp(args.host, args.port, lambda **kwargs: create_server(settings, **kwargs))
-    else:
-        create_server(settings).start_io()
-    return 0
+        return 0
+    server = create_server(settings)
+    server.start_io()
+    # `exit` without `shutdown` ends with 1, as LSP says (pygls' own exit code is swallowed).
+    return server.protocol.exit_code or 0
 
 
 def _complete(args: argparse.Namespace, settings: dict) -> int:

@@ -24,6 +24,7 @@ from completion.service import CompletionRequest
 from lsp_server import __version__
 from lsp_server.methods import STATUS_METHOD
 from lsp_server.model_host import FAILED, ModelHost
+from lsp_server.protocol import TandemProtocol
 from lsp_server.positions import PositionError, offset_at, position_of
 from lsp_server.requests import RequestPolicy
 from lsp_server.settings import parse_settings
@@ -37,8 +38,8 @@ class TandemServer(LanguageServer):
         # The model worker runs Python between torch calls; a shorter GIL switch interval
         # keeps the event loop (reading keystrokes, answering type-through) responsive.
         sys.setswitchinterval(0.001)
-        extra = {"protocol_cls": protocol_cls} if protocol_cls is not None else {}
-        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full, **extra)
+        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
+                         protocol_cls=protocol_cls or TandemProtocol)
         self.settings, problems = parse_settings(initial_settings)
         self.startup_problems = problems
         # The models' worker; over TCP one is shared by every connection, which must not stop it.

@@ -16,15 +16,15 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.io_ import run_async
-from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from lsp_server.model_host import ModelHost
+from lsp_server.protocol import TandemProtocol
 
 log = logging.getLogger(__name__)
 
 
-class ConnectionProtocol(LanguageServerProtocol):
+class ConnectionProtocol(TandemProtocol):
     """`exit` closes this connection only (pygls' own calls sys.exit)."""
 
     @lsp_method(types.EXIT)

@@ -120,3 +120,51 @@ def test_a_client_that_never_sends_initialized_still_gets_models_at_its_first_re
         assert server.receive_response(2)[0]["result"]["state"] == "ready"
     finally:
         server.close()
+
+
+def request(server: RawServer, request_id: int, method: str, params) -> dict:
+    server.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    return server.receive_response(request_id, timeout=60)[0]
+
+
+INVALID_POSITIONS = {  # each names the field that does not fit
+    "a negative line": ({"line": -1, "character": 0}, "$.params.position"),
+    "a line that is text": ({"line": "x", "character": 0}, "$.params.position.line"),
+    "a huge line": ({"line": 10**12, "character": 0}, "$.params.position"),
+    "no position": (None, "$.params.position"),
+}
+
+
+def test_every_request_with_an_id_is_answered_whatever_its_params():
+    server = RawServer()
+    try:
+        before = request(server, 1, "tandem/status", {})
+        assert before["error"]["code"] == -32002
+        server.initialize()
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": "file:///a.py", "languageId": "python", "version": 1, "text": "x = 1\n"}}})
+        for request_id, (position, field) in enumerate(INVALID_POSITIONS.values(), 10):
+            answer = request(server, request_id, "textDocument/inlineCompletion", {
+                "textDocument": {"uri": "file:///a.py"}, "position": position, "context": {"triggerKind": 1}})
+            assert answer["error"]["code"] == -32602 and field in answer["error"]["message"], answer
+        missing = request(server, 20, "textDocument/inlineCompletion",
+                          {"position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}})
+        assert missing["error"]["code"] == -32602 and "$.params.text_document" in missing["error"]["message"]
+        assert request(server, 21, "textDocument/inlineCompletion", "hello")["error"]["code"] == -32602
+        assert request(server, 22, "tandem/status", {})["result"]["version"]  # and the server goes on
+        assert request(server, 23, "shutdown", None)["result"] is None
+        assert request(server, 24, "tandem/status", {})["error"]["code"] == -32600
+        server.send({"jsonrpc": "2.0", "method": "exit"})
+        assert server.process.wait(30) == 0
+    finally:
+        server.close()
+
+
+def test_exit_without_shutdown_ends_with_1():
+    server = RawServer()
+    try:
+        server.initialize()
+        server.send({"jsonrpc": "2.0", "method": "exit"})
+        assert server.process.wait(60) == 1
+    finally:
+        server.close()
