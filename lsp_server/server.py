@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 import uuid
 from dataclasses import replace
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
@@ -22,6 +24,7 @@ from completion.crossfile import OpenDocument
 from completion.documents import DocumentTrees
 from completion.service import CompletionRequest
 from lsp_server import __version__
+from lsp_server.connection import READ_CHUNK, read_messages
 from lsp_server.methods import STATUS_METHOD
 from lsp_server.model_host import FAILED, ModelHost
 from lsp_server.protocol import TandemProtocol
@@ -50,6 +53,7 @@ class TandemServer(LanguageServer):
         self.requests = RequestPolicy(self.models, self.document_version, self.tell_user)
         self.client_initialized = False  # the client sent `initialized`: requests to it are allowed
         self._first_load: asyncio.Future | None = None
+        self._told_kinds: set[str] = set()
 
     # -- messages -----------------------------------------------------------------------
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -65,6 +69,33 @@ class TandemServer(LanguageServer):
                 "documents keep their last readable text until their next change.")))
             return
         super().report_server_error(error, source)
+
+    def tell_once(self, kind: str, message: str) -> None:
+        """A problem that may repeat (a stream of broken frames): shown once per kind, logged always."""
+        log.warning("%s", message)
+        if kind not in self._told_kinds:
+            self._told_kinds.add(kind)
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"Tandem: {message}"))
+
+    # -- transport ---------------------------------------------------------------------
+    def start_io(self, stdin=None, stdout=None) -> None:
+        """LSP over stdio through Tandem's own frame reader (see lsp_server/framing.py)."""
+        self._stop_event = threading.Event()
+        stdin = stdin or sys.stdin.buffer
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def read() -> bytes:
+            return await asyncio.get_running_loop().run_in_executor(self.thread_pool, stdin.read1, READ_CHUNK)
+
+        try:
+            asyncio.run(self.read_messages(read))
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    async def read_messages(self, read) -> None:
+        await read_messages(read, self.protocol, self.report_server_error, self.tell_once, self._stop_event)
 
     # -- settings and models ------------------------------------------------------------
     def apply_settings(self, raw: object) -> bool:

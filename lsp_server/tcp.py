@@ -15,9 +15,9 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from lsprotocol import types
-from pygls.io_ import run_async
 from pygls.protocol.language_server import lsp_method
 
+from lsp_server.connection import READ_CHUNK
 from lsp_server.model_host import ModelHost
 from lsp_server.protocol import TandemProtocol
 
@@ -45,9 +45,9 @@ def serve_tcp(host: str, port: int, make_server: Callable[..., Any]) -> None:
         log.info("editor connected from %s", peer)
         server = make_server(host=models, protocol_cls=ConnectionProtocol)
         server.protocol.set_writer(writer)
+        server._stop_event = threading.Event()
         try:
-            await run_async(stop_event=threading.Event(), reader=reader, protocol=server.protocol,
-                            logger=log, error_handler=server.report_server_error)
+            await server.read_messages(lambda: reader.read(READ_CHUNK))
         finally:
             server.forget_documents()  # its generations have no one to answer any more
             writer.close()

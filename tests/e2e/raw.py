@@ -16,11 +16,15 @@ class RawServer:
         self.process = subprocess.Popen([sys.executable, "-m", "lsp_server", "serve"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
 
-    def send(self, message: dict, replace: tuple[bytes, bytes] | None = None) -> None:
-        body = json.dumps(message).encode()
+    def send(self, message: dict, replace: tuple[bytes, bytes] | None = None, length_delta: int = 0) -> None:
+        """One framed message; `length_delta` makes its Content-Length lie by that much."""
+        body = json.dumps(message, ensure_ascii=False).encode()
         if replace:
             body = body.replace(*replace)
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.send_bytes(b"Content-Length: %d\r\n\r\n" % (len(body) + length_delta) + body)
+
+    def send_bytes(self, data: bytes) -> None:
+        self.process.stdin.write(data)
         self.process.stdin.flush()
 
     def _read(self, count: int, deadline: float) -> bytes:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
+from lsp_server.framing import Framer
+from tests.conftest import ROOT
 from tests.e2e.raw import RawServer
 from tests.e2e.session import ServerSession
 
@@ -168,3 +174,77 @@ def test_exit_without_shutdown_ends_with_1():
         assert server.process.wait(60) == 1
     finally:
         server.close()
+
+
+def status_request(request_id: int) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tandem/status", "params": {}}
+
+
+def test_badly_framed_messages_never_make_the_server_deaf_and_a_huge_one_never_kills_it():
+    server = RawServer()
+    try:
+        server.initialize()
+        # Content-Length 5 bytes too large: the next header ends it, and both are answered.
+        server.send(status_request(1), length_delta=+5)
+        server.send(status_request(2))
+        assert server.receive_response(1, timeout=60)[0]["result"]["version"]
+        assert server.receive_response(2, timeout=60)[0]["result"]["version"]
+        # Counted in characters, not UTF-8 bytes (too small): that request gets a parse error.
+        server.send({"jsonrpc": "2.0", "id": 3, "method": "tandem/status", "params": {"note": "ünïcødé"}},
+                    length_delta=-6)
+        server.send(status_request(4))
+        assert server.receive_response(3, timeout=60)[0]["error"]["code"] == -32700
+        assert server.receive_response(4, timeout=60)[0]["result"]["version"]
+        # An absurd length: dropped with a message, not allocated, and reading goes on.
+        told = []
+        for request_id, huge in ((5, 10**12), (6, 10**30)):
+            server.send_bytes(b"Content-Length: %d\r\n\r\n{}" % huge)
+            server.send(status_request(request_id))
+            answer, before = server.receive_response(request_id, timeout=60)
+            assert answer["result"]["version"] and server.process.poll() is None
+            told += [m["params"]["message"] for m in before if m.get("method") == "window/showMessage"]
+        assert any("over the limit of 33,554,432" in message for message in told)
+    finally:
+        server.close()
+
+
+def test_over_tcp_a_huge_length_is_dropped_and_the_connection_goes_on():
+    import socket
+    import time
+
+    from tests.e2e.test_tcp_server import free_port
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "lsp_server", "serve", "--tcp", "--port", str(port)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        with connection:
+            def send(message: dict) -> None:
+                body = json.dumps(message).encode()
+                connection.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+            send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"capabilities": {}}})
+            connection.sendall(b"Content-Length: %d\r\n\r\n" % 10**12 + b"x" * 2**20)  # 1 MB of it, then more
+            send(status_request(1))
+            connection.settimeout(60)
+            framer, answers = Framer(), {}
+            while 1 not in answers:
+                chunk = connection.recv(65536)
+                assert chunk, "the connection closed"
+                for event in framer.feed(chunk):
+                    message = json.loads(event.body)
+                    if "method" not in message:
+                        answers[message["id"]] = message
+            assert answers[1]["result"]["version"]
+            assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()

@@ -1,0 +1,76 @@
+"""The defensive frame reader: whole messages, a size cap, and re-synchronisation."""
+
+import json
+
+from lsp_server.framing import HEADER_REACH, Dropped, Frame, Framer, request_id_in
+
+
+def frame(message: dict, delta: int = 0) -> bytes:
+    body = json.dumps(message, ensure_ascii=False).encode()
+    return b"Content-Length: %d\r\n\r\n" % (len(body) + delta) + body
+
+
+def bodies(events) -> list[dict]:
+    out = []
+    for event in events:
+        if isinstance(event, Frame):
+            try:
+                out.append(json.loads(event.body))
+            except ValueError:
+                out.append("broken")
+    return out
+
+
+A, B, C = ({"jsonrpc": "2.0", "id": i, "method": "m", "params": {"text": "ü" * i}} for i in (1, 2, 3))
+
+
+def test_messages_in_any_chunks_come_out_whole():
+    stream = frame(A) + b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n" + frame(B)[0:0] + frame(B)
+    framer, events = Framer(), []
+    for i in range(len(stream)):  # one byte at a time
+        events += framer.feed(stream[i:i + 1])
+    assert bodies(events) == [A, B] and not any(isinstance(e, Dropped) for e in events)
+
+
+def test_a_length_too_large_ends_at_the_next_header():
+    events = Framer().feed(frame(A, delta=+7) + frame(B) + frame(C))
+    assert bodies(events) == [A, B, C]  # nothing lost
+
+
+def test_a_length_too_small_loses_that_message_only():
+    # as when a client counts characters instead of UTF-8 bytes
+    events = Framer().feed(frame(A, delta=-1) + frame(B) + frame(C))
+    assert bodies(events) == ["broken", B, C]
+    assert any(isinstance(e, Dropped) for e in events)
+
+
+def test_an_oversized_message_is_dropped_as_it_streams_and_reading_goes_on():
+    framer = Framer(max_bytes=1000)
+    big = {"jsonrpc": "2.0", "id": 7, "method": "textDocument/didOpen", "params": {"text": "x" * 5000}}
+    stream = frame(big) + frame(B)
+    events = []
+    for i in range(0, len(stream), 100):
+        events += framer.feed(stream[i:i + 100])
+        assert len(framer._buffer) <= HEADER_REACH + 100  # never holds the oversized body, only a tail
+    dropped = [e for e in events if isinstance(e, Dropped)]
+    assert len(dropped) == 1 and "over the limit of 1,000" in dropped[0].reason
+    assert request_id_in(dropped[0].head) == 7 and bodies(events) == [B]
+
+
+def test_an_absurd_length_does_not_allocate_it_nor_swallow_what_follows():
+    framer = Framer()
+    events = framer.feed(b"Content-Length: " + b"9" * 30 + b"\r\n\r\n{}")
+    assert isinstance(events[0], Dropped) and len(framer._buffer) < 10
+    assert bodies(framer.feed(frame(A) + frame(B))) == [A, B]
+
+
+def test_garbage_without_headers_is_bounded_and_skipped():
+    framer = Framer()
+    events = framer.feed(b"x" * 100_000)
+    assert len(framer._buffer) < 10_000 and any(isinstance(e, Dropped) for e in events)
+    assert bodies(framer.feed(frame(A))) == [A]
+
+
+def test_a_request_id_is_found_in_what_could_not_be_read():
+    assert request_id_in(b'{"jsonrpc":"2.0","id":"abc","method":"x"') == "abc"
+    assert request_id_in(b'{"jsonrpc":"2.0","method":"x"') is None  # a notification: nobody waits
