@@ -45,17 +45,17 @@ def wait_listening(port: int, process: subprocess.Popen, seconds: float = 60) ->
 class CodeServer:
     """code-server with the extension installed and `settings` as the user's settings."""
 
-    def __init__(self, tmp_path: Path, settings: dict):
+    def __init__(self, tmp_path: Path, settings: dict, folder: str = "workspace", file_name: str = "example.py"):
         missing = [p for p in (NODE_BIN / "node", PLAYWRIGHT, CODE_SERVER, VSIX) if not p.exists()]
         if missing or not shutil.which("chromium"):
             pytest.fail(f"missing {missing or 'chromium'}: run `make editor-tools`")
         self.node = str(NODE_BIN / "node")
         self.env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
         user, extensions = tmp_path / "user", tmp_path / "extensions"
-        self.workspace = tmp_path / "workspace"
+        self.workspace, self.file_name = tmp_path / folder, file_name
         (user / "User").mkdir(parents=True)
         self.workspace.mkdir()
-        (self.workspace / "example.py").write_text((ROOT / "examples" / "demo.py").read_text())
+        (self.workspace / file_name).write_text((ROOT / "examples" / "demo.py").read_text())
         self.settings_file = user / "User" / "settings.json"
         self.settings_file.write_text(json.dumps({
             "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
@@ -82,7 +82,7 @@ class CodeServer:
         result = tmp_path / "result.json"
         subprocess.run([self.node, str(DRIVER)], timeout=400, capture_output=True, env={
             **self.env, "URL": f"http://127.0.0.1:{self.port}", "WORKSPACE": str(self.workspace),
-            "FILE_NAME": "example.py", "RESULT": str(result), "SETTINGS": str(self.settings_file),
+            "FILE_NAME": self.file_name, "RESULT": str(result), "SETTINGS": str(self.settings_file),
             "SCREENSHOT": str(ARTIFACTS / screenshot), "PLAYWRIGHT": str(PLAYWRIGHT), **env})
         return json.loads(result.read_text())
 
@@ -107,6 +107,21 @@ def test_ghost_text_in_real_vscode_is_accepted_saved_and_settings_reach_the_serv
         assert typed_line == "        return " + first, (repr(ghost), saved)
         assert all(line.strip() in saved for line in ghost.split("\n")), (repr(ghost), saved)
         assert outcome["settingReached"], "a changed setting never reached the server"
+    finally:
+        vscode.close()
+
+
+def test_ghost_text_in_a_folder_with_a_space_and_a_file_with_a_non_ascii_name(tmp_path):
+    """VS Code sends `file:///…/my%20project/%C3%BCber%20file.py`: the server must find it."""
+    vscode = CodeServer(tmp_path, {"tandem.server.python": sys.executable}, folder="my project",
+                        file_name="über file.py")
+    try:
+        outcome = vscode.drive(tmp_path, "vscode-escaped-path.png", LINE="9", TYPE="return ")
+        assert outcome["error"] is None, outcome["error"]
+        ghost = outcome["ghost"].replace("\xa0", " ")
+        assert ghost.strip(), "VS Code showed no ghost text"
+        saved = (vscode.workspace / "über file.py").read_text()
+        assert saved.splitlines()[9] == "        return " + ghost.split("\n")[0], (repr(ghost), saved)
     finally:
         vscode.close()
 
