@@ -14,6 +14,7 @@ are not here at all: each request carries its own (`CompletionOptions.decoding`)
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -197,7 +198,7 @@ class ModelHost:
 class ModelLease:
     """One connection's models: its own spec, state and error, over the shared host."""
 
-    _ids = iter(range(1, 1 << 62))
+    _ids = itertools.count(1)
 
     def __init__(self, host: ModelHost) -> None:
         self.host = host
