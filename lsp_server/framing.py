@@ -76,8 +76,12 @@ class Framer:
                 continue
             length, start = int(match.group(1)), match.end()
             if length > self.max_bytes:
+                # Its head stops at a next header: that message is read on its own, and its id
+                # must not be answered twice (once with a parse error as if it were this one's).
+                following = HEADER.search(self._buffer, start, start + KEEP_OF_OVERSIZED + HEADER_REACH)
+                head_end = min(start + KEEP_OF_OVERSIZED, following.start() if following else len(self._buffer))
                 out.append(Dropped("oversized", f"a message of {length:,} bytes, over the limit of {self.max_bytes:,}",
-                                   bytes(self._buffer[start:start + KEEP_OF_OVERSIZED])))
+                                   bytes(self._buffer[start:head_end])))
                 self._consume(start)
                 self._skipping = length
                 continue

@@ -64,6 +64,15 @@ def test_an_absurd_length_does_not_allocate_it_nor_swallow_what_follows():
     assert bodies(framer.feed(frame(A) + frame(B))) == [A, B]
 
 
+def test_an_oversized_message_arriving_with_the_next_one_never_answers_for_it():
+    # One read holds both: the dropped head must not reach into the next request, whose id
+    # would otherwise get a parse error before its real answer (as CI once saw).
+    events = Framer().feed(b"Content-Length: %d\r\n\r\n{}" % 10**12 + frame(A))
+    dropped = [e for e in events if isinstance(e, Dropped)]
+    assert len(dropped) == 1 and request_id_in(dropped[0].head) is None and dropped[0].head == b"{}"
+    assert bodies(events) == [A]
+
+
 def test_garbage_without_headers_is_bounded_and_skipped():
     framer = Framer()
     events = framer.feed(b"x" * 100_000)
