@@ -2,6 +2,10 @@
 
 import json
 
+import pytest
+
+from lsp_server import framing
+
 from lsp_server.framing import HEADER_REACH, Dropped, Frame, Framer, request_id_in
 
 
@@ -83,3 +87,38 @@ def test_garbage_without_headers_is_bounded_and_skipped():
 def test_a_request_id_is_found_in_what_could_not_be_read():
     assert request_id_in(b'{"jsonrpc":"2.0","id":"abc","method":"x"') == "abc"
     assert request_id_in(b'{"jsonrpc":"2.0","method":"x"') is None  # a notification: nobody waits
+
+
+class Counting:
+    """A compiled pattern that counts the times it is tried."""
+
+    def __init__(self, pattern) -> None:
+        self.pattern, self.calls = pattern, 0
+
+    def search(self, *args):
+        self.calls += 1
+        return self.pattern.search(*args)
+
+    def match(self, *args):
+        self.calls += 1
+        return self.pattern.match(*args)
+
+
+@pytest.mark.parametrize("garbage", [b"ab:", b"x", b"Content-Length: 12 \r\n", b"Content-Length: 1\r\nX-A: b\r\n"])
+def test_finding_headers_costs_time_linear_in_the_bytes(monkeypatch, garbage):
+    # A regex for the whole header block, tried at every byte, cost 2 s per 64 KB of
+    # `ab:ab:…` and grew with the square of a run of header-like lines: such a stream (or a
+    # large body of letters and colons) froze the server. Each line is now tried a bounded
+    # number of times.
+    patterns = {name: Counting(getattr(framing, name)) for name in ("CONTENT_LENGTH", "LENGTH_LINE", "FIELD_LINE")}
+    for name, counting in patterns.items():
+        monkeypatch.setattr(framing, name, counting)
+    framer = Framer()
+    stream = garbage * (2**20 // len(garbage))
+    for i in range(0, len(stream), 64 * 2**10):
+        framer.feed(stream[i:i + 64 * 2**10])
+    body = json.dumps({"jsonrpc": "2.0", "method": "m", "params": {"text": "key: value " * 20000}}).encode()
+    events = framer.feed(b"Content-Length: %d\r\n\r\n" % len(body) + body + frame(A))
+    assert bodies(events)[-2:] == [json.loads(body), A]
+    lines = stream.count(b"\n") + 1
+    assert sum(p.calls for p in patterns.values()) <= 8 * lines + 100  # a square would be 100s of times more
