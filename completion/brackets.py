@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from completion.bounds import NEAR_CHARS
+
 OPENERS, CLOSERS = "([{", ")]}"
 MAX_STARTS_TRIED = 6
 
@@ -22,8 +24,9 @@ def first_unmatched_closer(text: str, open_before: str) -> int | None:
 
 def open_quote(line: str) -> str:
     """The quote a one-line `line` leaves open ('' when none): an unterminated string that
-    tree-sitter reports only as an error."""
-    return _scan(line, [], stop_at_unmatched=False, want_quote=True)[2]
+    tree-sitter reports only as an error. Only the line's last NEAR_CHARS characters are
+    scanned (a character-by-character scan of a minified line would freeze the server)."""
+    return _scan(line[-NEAR_CHARS:], [], stop_at_unmatched=False, want_quote=True)[2]
 
 
 def first_close_of_open(text: str, open_before: str) -> int | None:
@@ -67,7 +70,7 @@ def _scan(text: str, stack: list[str], stop_at_unmatched: bool, want_quote: bool
     return "".join(stack), None, quote, below
 
 
-def statement_tail(prefix: str, max_chars: int = 4000) -> str:
+def statement_tail(prefix: str, max_chars: int = NEAR_CHARS) -> str:
     """The prefix from the start of its current top-level statement, within `max_chars`:
     where a bracket scan can start without being fooled. A candidate start is an
     unindented line that is not a comment, and from which the scan does not end inside a

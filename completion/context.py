@@ -71,7 +71,10 @@ def _prefix_window(prefix: str, budget: int, encode: Encode, snap: bool) -> tupl
     tokens, its start snapped to a multiple of SNAP_LINES when the whole prefix does not fit."""
     # Only the tail can fit: no token is longer than MAX_CHARS_PER_TOKEN characters.
     base = max(0, len(prefix) - budget * MAX_CHARS_PER_TOKEN)
-    base = prefix.find("\n", base) + 1 if base else 0
+    newline = prefix.find("\n", base) if base else -1
+    # A cursor's line longer than that is read from `base`, not from its start: only its
+    # tail can fit, and encoding a minified line whole took seconds.
+    base = newline + 1 if newline >= 0 else base
     starts = [base + start for start in _line_starts(prefix[base:])]
     cursor_line = len(starts) - 1
 

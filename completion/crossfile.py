@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlparse
 
 from tree_sitter import Node, Tree
 
+from completion.bounds import NEAR_CHARS
+
 DEFINITION_TYPES = {"function_definition", "class_definition"}
 # Where imports are looked for: module level, also under `if TYPE_CHECKING:` and
 # `try: import x except ImportError:`, but not inside functions (walking every body of a
@@ -24,6 +26,11 @@ CONTAINERS = {"module", "block", "if_statement", "try_statement", "else_clause",
               "elif_clause", "with_statement"}
 MAX_DEFINITIONS_PER_MODULE = 12  # `import module` brings in this many at most
 MAX_METHODS = 8
+# A definition's header (up to its body), a docstring or an assignment is read this far at
+# most: work per keystroke must not grow with what another file's lines hold.
+MAX_HEADER_BYTES = 4 * NEAR_CHARS
+_SPACE_AFTER_OPEN = re.compile(r"\(\s+")
+_SPACE_BEFORE_CLOSE = re.compile(r"(?<!\s)\s+\)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ def document_path(uri: str) -> str:
 
 def _text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+
+
+def _head(node: Node, source: bytes) -> str:
+    """A node's first MAX_HEADER_BYTES, for reading its first line."""
+    return source[node.start_byte:min(node.end_byte, node.start_byte + MAX_HEADER_BYTES)].decode("utf-8", "replace")
 
 
 def find_imports(tree: Tree) -> list[Import]:
@@ -103,14 +115,14 @@ def _signature(node: Node, source: bytes, indent: str = "") -> list[str]:
     """A definition's header lines and its docstring's first line."""
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
-    header = source[node.start_byte:end].decode("utf-8", "replace").rstrip()
-    # One line, however the parameters were wrapped.
-    header = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", re.sub(r"\s*\n\s*", " ", header)))
+    if end - node.start_byte > MAX_HEADER_BYTES:
+        return []  # a generated monster: no use in a prompt, and not worth reading
+    header = one_line(source[node.start_byte:end].decode("utf-8", "replace").rstrip())
     lines = [indent + header]
     if body is not None and body.named_child_count:
         first = body.named_children[0]
         if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
-            doc = _docstring_first_line(_text(first.named_children[0]))
+            doc = _docstring_first_line(_head(first.named_children[0], source))
             if doc:
                 lines.append(f'{indent}    """{doc}"""')
     if node.type == "class_definition" and body is not None:
@@ -118,6 +130,14 @@ def _signature(node: Node, source: bytes, indent: str = "") -> list[str]:
         for method in methods:
             lines.extend(_signature(method, source, indent + "    ")[:1])
     return lines
+
+
+def one_line(header: str) -> str:
+    """A header on one line, however its parameters were wrapped. Each regex can start only
+    at the first character of a run of whitespace, so none backtracks over a long run
+    (`\\s+\\)` tried from every space of a 40,000-space header took 15 s)."""
+    header = " ".join(line.strip() for line in header.split("\n") if line.strip())
+    return _SPACE_BEFORE_CLOSE.sub(")", _SPACE_AFTER_OPEN.sub("(", header))
 
 
 def _docstring_first_line(literal: str) -> str:
@@ -128,7 +148,7 @@ def _docstring_first_line(literal: str) -> str:
     quote = match.group(1)
     body = literal[match.end():]
     body = body[: -len(quote)] if body.endswith(quote) else body
-    return body.strip().split("\n")[0].strip()
+    return body.strip().partition("\n")[0].strip()
 
 
 def _definitions(parent: Node) -> list[Node]:
@@ -141,13 +161,13 @@ def _definitions(parent: Node) -> list[Node]:
     return found
 
 
-def _assignment(parent: Node, name: str) -> str | None:
+def _assignment(parent: Node, name: str, source: bytes) -> str | None:
     """A top-level `NAME = ...` line, for imported constants."""
     for child in parent.named_children:
         if child.type == "expression_statement" and child.named_children \
                 and child.named_children[0].type == "assignment" \
                 and _text(child.named_children[0].child_by_field_name("left")) == name:
-            return _text(child).split("\n")[0]
+            return _head(child, source).partition("\n")[0]
     return None
 
 
@@ -161,7 +181,7 @@ def _snippets_from(document: OpenDocument, names: Sequence[str], path: str) -> l
     snippets = []
     for name, node in wanted:
         lines = _signature(node, document.source) if node is not None else \
-            [line for line in [_assignment(root, name)] if line]
+            [line for line in [_assignment(root, name, document.source)] if line]
         if lines:
             text = f"# {path}\n" + "".join(f"# {line}\n" for line in lines)
             snippets.append(Snippet(f"{posixpath.basename(path)}:{name}", text))

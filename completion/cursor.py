@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from completion.bounds import NEAR_CHARS
 from completion.brackets import statement_tail, unclosed_brackets
 
 
@@ -36,19 +37,28 @@ def cursor_context(text: str, offset: int) -> CursorContext:
     return CursorContext(prefix, suffix, prefix[line_start:], line_suffix.rstrip("\r"))
 
 
-def lines_after_first(text: str) -> Iterator[str]:
-    """The lines of `text` after its first, lazily (the suffix can be a whole file)."""
-    start = text.find("\n")
+def lines_after_first(text: str, limit: int = NEAR_CHARS) -> Iterator[str]:
+    """The lines of `text` after its first, lazily, that end within its first `limit`
+    characters (the suffix can be a whole file, or one enormous line)."""
+    start = text.find("\n", 0, limit)
     while start >= 0:
-        end = text.find("\n", start + 1)
-        yield text[start + 1:end if end >= 0 else len(text)]
+        end = text.find("\n", start + 1, limit)
+        if end < 0:  # the last line: whole only if the text ends inside the window
+            if len(text) <= limit:
+                yield text[start + 1:]
+            return
+        yield text[start + 1:end]
         start = end
 
 
-def lines_before_last(text: str) -> Iterator[str]:
-    """The lines of `text` before its last, newest first, lazily (the prefix, likewise)."""
-    end = text.rfind("\n")
+def lines_before_last(text: str, limit: int = NEAR_CHARS) -> Iterator[str]:
+    """The lines of `text` before its last, newest first, lazily, that start within its
+    last `limit` characters (the prefix, likewise)."""
+    floor = max(0, len(text) - limit)
+    end = text.rfind("\n", floor)
     while end >= 0:
-        start = text.rfind("\n", 0, end)
+        start = text.rfind("\n", floor, end)
+        if start < 0 and floor > 0:  # the line starts before the window
+            return
         yield text[start + 1:end]
         end = start

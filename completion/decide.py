@@ -45,11 +45,24 @@ def _skip(reason: str) -> Decision:
     return Decision(NONE, reason)
 
 
+# Whitespace before a `#`: where a trailing comment may start.
+_COMMENT_START = re.compile(r"\s#")
+
+
+def _without_comment(line: str) -> str:
+    """`line` without a trailing comment: one that follows whitespace, with no quote after
+    its `#` (the line's last quote starts the search, so no regex backtracks over it)."""
+    last_quote = max(line.rfind("'"), line.rfind('"'))
+    comment = _COMMENT_START.search(line, last_quote + 1)
+    return line[:comment.start()] if comment else line
+
+
 def _previous_code_line(prefix: str) -> str:
-    """The last non-blank line before the cursor's line, without a trailing comment."""
+    """The last non-blank line before the cursor's line, without a trailing comment (one
+    within NEAR_CHARS of the cursor)."""
     for line in lines_before_last(prefix):
         if line.strip():
-            return re.sub(r"\s+#[^'\"]*$", "", line.rstrip("\r")).rstrip()
+            return _without_comment(line.rstrip("\r")).rstrip()
     return ""
 
 
@@ -60,14 +73,19 @@ def _next_code_line(suffix: str) -> str | None:
     return None
 
 
-_BLOCK_HEADER = re.compile(r"(async\s+)?(def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
+_BLOCK_KEYWORD = re.compile(r"(def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
 
 
 def is_block_header(line: str) -> bool:
     """A compound statement's header line: a keyword first, a colon last (a dict entry or a
     slice ends with a colon too, but starts otherwise)."""
     stripped = line.strip()
-    return stripped.endswith(":") and _BLOCK_HEADER.match(stripped) is not None
+    if not stripped.endswith(":"):
+        return False
+    if stripped.startswith("async") and stripped[5:6].isspace():
+        # Not `(async\s+)?` in the regex: it backtracked over every space after `async`.
+        stripped = stripped[5:].lstrip()
+    return _BLOCK_KEYWORD.match(stripped) is not None
 
 
 def opens_empty_block(context: CursorContext) -> bool:

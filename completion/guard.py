@@ -7,6 +7,13 @@ against the document's: ERROR and MISSING nodes, plus empty blocks in the edited
 (tree-sitter-python parses a header with nothing under it, `if y > 10:`, without either).
 Typing leaves a buffer broken more often than not, so the comparison is with what was
 there, never with a clean parse.
+
+In a long document only a window is reparsed, whole lines within NEAR_CHARS of the edit
+(from a top-level statement where one starts in reach), with and without each candidate:
+tree-sitter re-reads all of a region that holds errors on every reparse, so a minified
+200,000-character line cost seconds per candidate however far from the cursor it was.
+Whatever the window's edges break is broken alike with and without the completion, and
+the comparison is relative.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ import re
 
 from tree_sitter import Node, Tree
 
+from completion.bounds import NEAR_CHARS
 from completion.syntax import count_errors, parse
 
 MAX_CUTS = 6  # shorter cuts tried, longest first
+_STATEMENT_START = re.compile(rb"\n(?=[^\s#])")
+_LINE_START = re.compile(rb"\n")
 
 
 def _point(source: bytes, offset: int) -> tuple[int, int]:
@@ -59,6 +69,19 @@ def cuts(text: str) -> list[str]:
     return [c for c in candidates if c.strip()][:MAX_CUTS]
 
 
+def window(source: bytes, start: int, end: int) -> tuple[int, int]:
+    """Bytes low..high of `source` that the guard reparses for an edit of start..end: the
+    whole document when it is short."""
+    low, high = max(0, start - NEAR_CHARS), min(len(source), end + NEAR_CHARS)
+    if low > 0:  # from the first unindented code line in reach, else the first line start
+        line = _STATEMENT_START.search(source, low - 1, start) or _LINE_START.search(source, low - 1, start)
+        low = line.end() if line else low  # none: inside a huge line
+    if high < len(source):
+        newline = source.rfind(b"\n", end, high)
+        high = newline + 1 if newline >= 0 else high
+    return low, high
+
+
 def guard(tree: Tree, source: bytes, cursor: int, replace_bytes: int, text: str) -> tuple[str, bool]:
     """(text to show, whether it was cut). `cursor` and `replace_bytes` are in bytes.
 
@@ -67,6 +90,10 @@ def guard(tree: Tree, source: bytes, cursor: int, replace_bytes: int, text: str)
     something: `x = ` + `foo(a))`)."""
     encode = lambda s: s.encode("utf-8", "surrogatepass")  # noqa: E731 - one line, used thrice
     end = cursor + replace_bytes
+    low, high = window(source, cursor, end)
+    if (low, high) != (0, len(source)):
+        source, cursor, end = source[low:high], cursor - low, end - low
+        tree = parse(source)
     before = problems(tree, cursor, end)
     whole = errors_with(tree, source, cursor, end, encode(text))
     if whole == 0:

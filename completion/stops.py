@@ -14,7 +14,7 @@ import re
 from completion.brackets import first_unmatched_closer
 from completion.cursor import CursorContext, lines_after_first
 from completion.decide import SINGLE_LINE, is_block_header
-from completion.indent import indent_width, same_line
+from completion.indent import indent_width, leading, same_line
 
 
 _DEFINITION = re.compile(r"(async\s+def|def|class)\s")
@@ -23,7 +23,10 @@ _DEFINITION = re.compile(r"(async\s+def|def|class)\s")
 class StopRule:
     def __init__(self, mode: str, context: CursorContext):
         self.mode = mode
-        self.line_prefix = context.line_prefix
+        # The cursor's line is measured once here, not on every token (it may be enormous).
+        self.line_indent = indent_width(context.line_prefix)
+        # On a blank line of spaces and tabs, the completion's first line continues its indentation.
+        self.indent_continues = not context.line_prefix.strip() and leading(context.line_prefix) == context.line_prefix
         self.suffix_next_line = next((line.rstrip("\r") for line in lines_after_first(context.suffix)
                                       if line.strip()), None)
         # At the end of a `...:` header, the completion is its body: deeper than the header.
@@ -43,8 +46,7 @@ class StopRule:
         lines = text.split("\n")
         first = lines[0]
         # On a blank line the completion may indent further itself: its first line sets the block.
-        lead = self.line_prefix + first if not self.line_prefix.strip() else self.line_prefix
-        block_indent = indent_width(lead)
+        block_indent = indent_width(first, self.line_indent) if self.indent_continues else self.line_indent
         # A definition the completion starts is one suggestion: stop when the next statement
         # comes back to its level (control flow goes on: `if ...:` is followed by `else:`).
         one_definition = _DEFINITION.match(first.lstrip()) is not None
