@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
+import logging
+import os
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
@@ -20,10 +24,13 @@ from pydantic import ValidationError
 from lsp_server.logs import configure_logging
 from lsp_server.settings import TandemSettings, setting_fields
 
+log = logging.getLogger(__name__)
+
 COMMANDS_GROUP = "tandem.commands"  # each entry point is `register(commands)`: it adds its subparser
 TOOLING_MISSING = ("tandem bench needs the tooling wing, which is not installed: "
                    "pip install -e tooling (or make setup)")
 KIND_NAMES = {"integer": "an integer", "number": "a number", "string": "text"}
+TOKEN_VARIABLE = "TANDEM_TOKEN"  # `serve --tcp`'s access token, when not in --token-file
 SETTING = "setting:"  # setting flags' argparse dest prefix, so a command's own --seed never mixes with them
 
 
@@ -90,15 +97,69 @@ def _settings_from(args: argparse.Namespace) -> dict:
 
 
 def _serve(args: argparse.Namespace, settings: dict) -> int:
-    from lsp_server.server import create_server
     if args.tcp:
+        try:
+            token = access_token(args.host, args.token_file)
+        except ValueError as error:
+            print(f"tandem serve: {error}", file=sys.stderr)
+            return 2
+        from lsp_server.server import create_server
         from lsp_server.tcp import serve_tcp
-        serve_tcp(args.host, args.port, lambda **kwargs: create_server(settings, **kwargs))
+        limit = {"max_connections": args.max_connections} if args.max_connections else {}
+        serve_tcp(args.host, args.port, lambda **kwargs: create_server(settings, **kwargs), token, **limit)
         return 0
+    from lsp_server.server import create_server
     server = create_server(settings)
     server.start_io()
     # `exit` without `shutdown` ends with 1, as LSP says (pygls' own exit code is swallowed).
     return server.protocol.exit_code or 0
+
+
+def access_token(host: str, token_file: Path | None) -> str | None:
+    """The token editors must present (`--token-file`, else $TANDEM_TOKEN), or None on
+    loopback without one. ValueError, in words for the user, when it cannot be had or a
+    non-loopback address has none. The token itself is never printed or logged."""
+    token = None
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"cannot read the access token file {token_file}: {error}") from None
+        if not token:
+            raise ValueError(f"the access token file {token_file} is empty")
+    else:
+        token = os.environ.get(TOKEN_VARIABLE, "").strip() or None
+    if not _is_loopback(host):
+        if token is None:
+            raise ValueError(f"--host {host} can be reached from other machines, so it needs an access token: "
+                             f"set {TOKEN_VARIABLE} or pass --token-file PATH (editors send it as "
+                             "initializationOptions.token); or listen on 127.0.0.1")
+        warning = (f"listening on {host}, beyond loopback: only editors that present the access token "
+                   "are served")
+        log.warning("%s", warning)
+        if not _logs_to_stderr():  # in a log file only, it would go unseen
+            print(f"tandem serve: {warning}", file=sys.stderr)
+    return token
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (an unknown name is not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host or None, None, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def _logs_to_stderr() -> bool:
+    return any(getattr(h, "stream", None) is sys.stderr for h in logging.getLogger().handlers
+               if not isinstance(h, logging.FileHandler))
 
 
 def _complete(args: argparse.Namespace, settings: dict) -> int:
@@ -138,14 +199,40 @@ def _plugins(commands) -> None:
         _unavailable(commands, "bench", TOOLING_MISSING)
 
 
+class _NoTokenOnCommandLine(argparse.Action):
+    """`--token SECRET` is refused without echoing it (else argparse would read it as an
+    abbreviated --token-file, and print it as a path that cannot be read)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"the access token is never given on the command line (process lists and shell history "
+                     f"show it): put it in a file for --token-file PATH, or in ${TOKEN_VARIABLE}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description="Tandem code-completion server")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="LSP over stdio (what editors spawn), or --tcp")
     serve.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; beyond loopback an access token is required")
     serve.add_argument("--port", type=int, default=2087)
+    serve.add_argument("--token-file", type=Path, metavar="PATH",
+                       help=f"TCP: a file holding the access token editors must send as "
+                            f"initializationOptions.token (else ${TOKEN_VARIABLE}; never the token itself here)")
+    serve.add_argument("--token", nargs="?", action=_NoTokenOnCommandLine, help=argparse.SUPPRESS)
+    serve.add_argument("--max-connections", type=_positive, metavar="N",
+                       help="TCP: editors attached at once; one more is told so and closed (default: 16)")
     add_setting_flags(serve)
     add_common(serve)
     serve.set_defaults(run=_serve)

@@ -24,11 +24,12 @@ PARSE_ERROR = -32700
 
 async def read_messages(read: Callable[[], Awaitable[bytes]], protocol: TandemProtocol,
                         report_error: Callable[[Exception, type], None], tell_user: Callable[[str, str], None],
-                        stop: threading.Event) -> None:
+                        stop: threading.Event, framer: Framer | None = None) -> None:
     """Until the stream ends (or `stop`): frame, decode and hand each message on. A frame
     that cannot be read is logged and told once per kind; a request among its bytes is
-    answered with a parse error, so the client does not wait for it."""
-    framer = Framer()
+    answered with a parse error, so the client does not wait for it. `framer`: one with
+    its own size limit (a TCP connection not yet admitted reads small messages only)."""
+    framer = framer or Framer()
     while not stop.is_set():
         data = await read()
         if not data:

@@ -25,7 +25,7 @@ from pydantic.alias_generators import to_snake
 # The extension's own settings: hand-written in package.json, never forwarded to the server
 # (the extension forwards every other `tandem.*` key). Kept in this order around the
 # generated ones.
-VSCODE_ONLY_FIRST = ("server.python", "server.path", "server.args", "server.address", "enable")
+VSCODE_ONLY_FIRST = ("server.python", "server.path", "server.args", "server.address", "server.tokenFile", "enable")
 VSCODE_ONLY_LAST = ("trace.server",)
 VSCODE_ONLY = VSCODE_ONLY_FIRST + VSCODE_ONLY_LAST
 

@@ -7,9 +7,12 @@ real CLI as that setting."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from lsp_server.cli import SETTING, build_parser
 from lsp_server.settings import TandemSettings, setting_fields
@@ -20,15 +23,20 @@ ENTRYPOINT = ROOT / "editors" / "devcontainer" / "entrypoint.sh"
 
 
 def test_the_entrypoint_serves_editors_one_after_another(tmp_path):
-    port = free_port()
-    env = {**os.environ, "TANDEM_HOST": "127.0.0.1", "TANDEM_PORT": str(port),
+    """With the access token it makes in TANDEM_TOKEN_FILE, which the editors then send."""
+    port, token_file = free_port(), tmp_path / "secrets" / "token"
+    env = {**{k: v for k, v in os.environ.items() if k != "TANDEM_TOKEN"},
+           "TANDEM_HOST": "127.0.0.1", "TANDEM_PORT": str(port), "TANDEM_TOKEN_FILE": str(token_file),
            "TANDEM_LOG_FILE": str(tmp_path / "server.log"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     server = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
+        with pytest.raises(Exception, match="needs an access token"):  # an editor without it is refused
+            connect(server, port).close()
+        token = token_file.read_text().strip()
         for editor in ("first", "second"):
-            session = connect(server, port)
+            session = connect(server, port, token=token)
             try:
                 assert session.wait_loaded()["state"] == "ready"
                 uri = f"file:///workspace/{editor}.py"
@@ -41,6 +49,7 @@ def test_the_entrypoint_serves_editors_one_after_another(tmp_path):
     finally:
         server.kill()
         server.wait()
+    assert token not in (tmp_path / "server.log").read_text()
 
 
 def _other_value(wire: str, schema: dict):
@@ -96,12 +105,40 @@ def test_every_settings_variable_reaches_the_cli_as_that_setting(tmp_path):
 
 
 def test_unset_variables_leave_the_defaults_and_the_containers_arguments_win(tmp_path):
-    result = _run_entrypoint(tmp_path, {"TANDEM_MAX_NEW_TOKENS": "16", "TANDEM_DEVICE": ""},
+    token_file = tmp_path / "state" / "token"
+    result = _run_entrypoint(tmp_path, {"TANDEM_MAX_NEW_TOKENS": "16", "TANDEM_DEVICE": "",
+                                        "TANDEM_TOKEN_FILE": str(token_file)},
                              "--max-new-tokens", "32", "--no-postprocess")
     assert result.returncode == 0, result.stderr
     namespace, given = _parsed_settings(tmp_path)
     assert given == {"maxNewTokens": 32, "postprocess": False}
     assert (namespace.host, namespace.port) == ("0.0.0.0", 2087)
+    assert namespace.token_file == token_file  # 0.0.0.0 needs a token: one was made
+
+
+def test_beyond_loopback_the_entrypoint_makes_a_token_file_once_or_takes_the_one_given(tmp_path):
+    token_file = tmp_path / "state" / "token"
+    result = _run_entrypoint(tmp_path, {"TANDEM_TOKEN_FILE": str(token_file)})
+    assert result.returncode == 0, result.stderr
+    token = token_file.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", token) and token_file.stat().st_mode & 0o077 == 0
+    assert token not in result.stderr and str(token_file) in result.stderr
+    namespace, _ = _parsed_settings(tmp_path)
+    assert namespace.host == "0.0.0.0" and namespace.token_file == token_file
+
+    result = _run_entrypoint(tmp_path, {"TANDEM_TOKEN_FILE": str(token_file)})  # a restart keeps it
+    assert result.returncode == 0 and token_file.read_text() == token and not result.stderr
+
+    # TANDEM_TOKEN: the server reads it from the environment; no file, no token in the arguments.
+    (tmp_path / "args").unlink()
+    result = _run_entrypoint(tmp_path, {"TANDEM_TOKEN": "from-the-environment"})
+    assert result.returncode == 0, result.stderr
+    namespace, _ = _parsed_settings(tmp_path)
+    assert namespace.token_file is None and "from-the-environment" not in (tmp_path / "args").read_text()
+
+    # On loopback, without either, no token is needed.
+    result = _run_entrypoint(tmp_path, {"TANDEM_HOST": "127.0.0.1"})
+    assert result.returncode == 0 and _parsed_settings(tmp_path)[0].token_file is None
 
 
 def test_a_boolean_variable_must_say_true_or_false(tmp_path):

@@ -1,10 +1,14 @@
 """`tandem serve --tcp`: headless, on loopback, as in a dev container."""
 
+import asyncio
 import socket
 import subprocess
 import sys
 import time
 
+from lsprotocol import types
+
+from lsp_server.client import TandemClient
 from tests.conftest import ROOT
 from tests.e2e.session import ServerSession
 
@@ -15,10 +19,33 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def connect(server: subprocess.Popen, port: int, settings: dict | None = None) -> ServerSession:
+class TokenSession(ServerSession):
+    """A session whose `initialize` carries an access token, as the editors send it."""
+
+    def __init__(self, settings: dict | None, tcp: tuple[str, int], token: str) -> None:
+        self.runner = asyncio.Runner()
+        self.client = TandemClient([])
+        send = self.client.client.initialize_async
+
+        async def initialize_async(params: types.InitializeParams):
+            params.initialization_options = {**(params.initialization_options or {}), "token": token}
+            return await send(params)
+
+        self.client.client.initialize_async = initialize_async
+        try:
+            self.run(self.client.connect(*tcp, settings))
+        except BaseException:
+            self.runner.close()
+            raise
+
+
+def connect(server: subprocess.Popen, port: int, settings: dict | None = None,
+            token: str | None = None) -> ServerSession:
     deadline = time.monotonic() + 60
     while True:  # retry until it listens
         try:
+            if token is not None:
+                return TokenSession(settings, ("127.0.0.1", port), token)
             return ServerSession(settings, tcp=("127.0.0.1", port))
         except OSError:
             assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()

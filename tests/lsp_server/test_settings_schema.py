@@ -78,7 +78,7 @@ def test_the_extension_forwards_exactly_the_schema():
         return key.startswith(("server.", "trace.")) or key == "enable"
 
     assert {key for key in keys if vscode_only(key)} == {
-        "server.python", "server.path", "server.args", "server.address", "enable", "trace.server"}
+        "server.python", "server.path", "server.args", "server.address", "server.tokenFile", "enable", "trace.server"}
     assert set(sync.VSCODE_ONLY) == {key for key in keys if vscode_only(key)}
     assert [key for key in keys if not vscode_only(key)] == WIRE_NAMES
     assert not any(vscode_only(wire) for wire in WIRE_NAMES), "a setting's name collides with VS Code-only keys"
@@ -123,7 +123,7 @@ def test_the_entrypoint_maps_a_variable_to_a_flag_for_every_setting():
     # Read back independently of the renderer: the variables named, and the flags they set.
     variables = set(re.findall(r"\$\{?(TANDEM_[A-Z0-9_]+)", text))
     assert variables == {sync.env_variable(wire) for wire in WIRE_NAMES} | {
-        "TANDEM_HOST", "TANDEM_PORT", "TANDEM_LOG_FILE"}
+        "TANDEM_HOST", "TANDEM_PORT", "TANDEM_LOG_FILE", "TANDEM_TOKEN", "TANDEM_TOKEN_FILE"}
     flags = set(re.findall(r"set -- (--[a-z0-9-]+)", block))
     booleans = [wire for wire, schema in setting_fields().items() if sync.is_boolean(schema)]
     assert flags == {sync.cli_flag(wire) for wire in WIRE_NAMES} | {

@@ -5,7 +5,9 @@
 // vscode-languageclient 10 registers textDocument/inlineCompletion itself, and VS Code 1.139
 // (code-server 4.139.1) asks that provider: with the provider of our own that version 9
 // needed taken out, tests/editors/test_vscode.py still sees the ghost text and accepts it.
+import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as vscode from "vscode";
 import {
   CloseAction,
@@ -70,6 +72,17 @@ async function connect(host: string, port: number): Promise<StreamInfo> {
   }
 }
 
+/** The access token of a server reached over TCP, sent as initializationOptions.token: from
+ * the file tandem.server.tokenFile names, else TANDEM_TOKEN in VS Code's environment. */
+function accessToken(): string | undefined {
+  if (!config().get<string>("server.address", "").trim()) {
+    return undefined; // a server of our own over stdio needs none
+  }
+  const file = config().get<string>("server.tokenFile", "").trim().replace(/^~(?=$|\/)/, os.homedir());
+  const token = file ? fs.readFileSync(file, "utf8").trim() : (process.env.TANDEM_TOKEN ?? "").trim();
+  return token || undefined;
+}
+
 /** The extension's own settings, never sent to the server. */
 function vscodeOnly(key: string): boolean {
   return key.startsWith("server.") || key.startsWith("trace.") || key === "enable";
@@ -86,7 +99,7 @@ function clientOptions(): LanguageClientOptions {
   return {
     documentSelector: [{ language: "python" }],
     outputChannel: output,
-    initializationOptions: { tandem: serverSettings() },
+    initializationOptions: { tandem: serverSettings(), token: accessToken() },
     middleware: {
       // tandem.enable (Toggle Inline Completions) silences the ghost text without a request.
       provideInlineCompletionItems: (document, position, context, token, next) =>
@@ -133,14 +146,16 @@ async function refreshStatus(): Promise<void> {
 
 async function start(): Promise<void> {
   let options: ServerOptions;
+  let clientOpts: LanguageClientOptions;
   try {
     options = serverOptions();
+    clientOpts = clientOptions(); // reads tandem.server.tokenFile: a file that cannot be read is said here
   } catch (error) {
     showState("error", String(error));
     void vscode.window.showErrorMessage(`Tandem: ${error instanceof Error ? error.message : error}`);
     return;
   }
-  client = new LanguageClient("tandem", "Tandem", options, clientOptions());
+  client = new LanguageClient("tandem", "Tandem", options, clientOpts);
   client.onDidChangeState((event) => {
     if (event.newState === State.Starting) {
       showState("loading", "starting the server");
@@ -156,7 +171,7 @@ async function start(): Promise<void> {
     showState("error", String(error));
     void vscode.window.showErrorMessage(
       `Tandem: could not start the server (${error instanceof Error ? error.message : error}). ` +
-      "Check tandem.server.python / tandem.server.path / tandem.server.address.");
+      "Check tandem.server.python / tandem.server.path / tandem.server.address / tandem.server.tokenFile.");
     client = undefined;
   }
 }

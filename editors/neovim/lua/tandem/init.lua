@@ -12,6 +12,9 @@ M.defaults = {
   server_args = {}, -- extra arguments, e.g. { '-v', '--log-file', '/tmp/tandem.log' }
   -- 'host:port' of a running `tandem serve --tcp` (a dev container): attach instead.
   address = nil,
+  -- With `address`: a file holding the server's access token (else $TANDEM_TOKEN), sent as
+  -- initializationOptions.token. Never the token itself here.
+  token_file = nil,
   filetypes = { 'python' },
   -- The server's `tandem` section (:help tandem-settings), sent as given: no key list here,
   -- so a setting the server adds needs no change in this plugin.
@@ -30,6 +33,26 @@ local function server_cmd(config)
   end
   local cmd = config.cmd or (config.python and { config.python, '-m', 'lsp_server', 'serve' }) or { 'tandem', 'serve' }
   return vim.list_extend(vim.deepcopy(cmd), config.server_args)
+end
+
+--- The access token for `address` (initializationOptions.token), or nil without one.
+local function access_token(config)
+  if not config.address then
+    return nil -- a server of our own over stdio needs none
+  end
+  if config.token_file then
+    local path = vim.fs.normalize(config.token_file)
+    local file = io.open(path, 'r')
+    if not file then
+      vim.notify('Tandem: cannot read token_file ' .. path, vim.log.levels.ERROR)
+      return nil
+    end
+    local token = vim.trim(file:read('*a') or '')
+    file:close()
+    return token ~= '' and token or nil
+  end
+  local token = vim.trim(vim.env.TANDEM_TOKEN or '')
+  return token ~= '' and token or nil
 end
 
 --- The Tandem client attached to `bufnr`, or (no `bufnr`) the current buffer's, else any.
@@ -121,7 +144,7 @@ function M.setup(opts)
     cmd = server_cmd(config),
     filetypes = config.filetypes,
     root_markers = { 'pyproject.toml', 'setup.py', '.git' },
-    init_options = { tandem = settings },
+    init_options = { tandem = settings, token = access_token(config) },
     settings = { tandem = settings },
   })
   vim.lsp.enable('tandem')
