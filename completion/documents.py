@@ -1,9 +1,11 @@
 """One tree-sitter tree per open document, kept up to date incrementally.
 
-The server asks for FULL text sync, so every change arrives as the whole new
-text rather than as an edit.  Parsing a big file from scratch on every
-keystroke is wasteful: tree-sitter can reuse the old tree, but only once it is
-told what changed.  So we derive that edit ourselves: the single changed byte
+The server applies each change (whole texts, or incremental ranges it has
+validated) to its copy of the text and hands the new text here.  Parsing a big
+file from scratch on every keystroke is wasteful: tree-sitter can reuse the old
+tree, but only once it is told what changed.  So we derive that edit ourselves
+(for an incremental change it is that change's range, found without any
+position conversion, so no byte/column mix-up is possible): the single changed byte
 range is whatever lies between the common prefix and the common suffix of the
 old and new UTF-8 bytes.  We pass it to `Tree.edit` and reparse with the old
 tree, which is much cheaper than a full parse on big files.  Measured on
@@ -17,18 +19,31 @@ because it compares slices (memcmp) in a binary search.
 
 Documents that are not Python, too large or binary are still tracked (their
 text is useful as context), but without a tree and with a `skipped_reason`.
+
+Memory is bounded (measured: a 1 MB Python file costs ~23 bytes per byte open, ~20 of
+them its tree, the rest its text and UTF-8 bytes). Trees have a budget of their own: the
+least recently used documents beyond it lose their tree (`EVICTED`), and get a new one
+from a full parse when they are next completed in. What all open documents may hold
+together is capped too (`room_for`): a document that would not fit is not tracked, and
+the server says why.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tree_sitter import Tree
 
 from completion.syntax import parse
 
-MAX_DOCUMENT_BYTES = 1_000_000
+MAX_DOCUMENT_BYTES = 1_000_000   # the largest document that gets a tree
+MAX_TREE_BYTES = 4 * 2**20       # source bytes of all documents holding a tree (trees cost ~20× that)
+MAX_DOCUMENT_CHARS = 16 * 2**20  # the largest document tracked at all (changes can grow one past the frame cap)
+MAX_OPEN_CHARS = 32 * 2**20      # all open documents' text together
+MAX_OPEN_DOCUMENTS = 2000
+EVICTED = "its tree was dropped to keep memory bounded"  # rebuilt by `update` when needed
 PYTHON_LANGUAGE_IDS = frozenset({"python", "py"})
 
 Point = tuple[int, int]  # (row, byte column), as tree-sitter counts them
@@ -56,7 +71,7 @@ class DocumentTree:
     language_id: str
     version: int | None
     text: str
-    source: bytes
+    source: bytes  # the UTF-8 text `tree` was parsed from; empty without a tree (it would only cost memory)
     tree: Tree | None
     skipped_reason: str | None = None  # why `tree` is None
 
@@ -64,26 +79,44 @@ class DocumentTree:
 class DocumentTrees:
     """The open documents, by uri."""
 
-    def __init__(self) -> None:
-        self._documents: dict[str, DocumentTree] = {}
+    def __init__(self, max_tree_bytes: int = MAX_TREE_BYTES) -> None:
+        self._documents: OrderedDict[str, DocumentTree] = OrderedDict()  # least recently used first
+        self.max_tree_bytes = max_tree_bytes
+        self.chars = 0       # code points of all documents' text
+        self.tree_bytes = 0  # source bytes of the documents holding a tree
 
     def open(self, uri: str, text: str, language_id: str = "python", version: int | None = None) -> DocumentTree:
-        source = encode_source(text)
-        reason = _skipped_reason(language_id, source)
-        tree = None if reason else parse(source)
-        return self._store(DocumentTree(uri, language_id, version, text, source, tree, reason))
+        return self._store(_snapshot(uri, language_id, version, text, None))
 
     def update(self, uri: str, text: str, version: int | None = None) -> DocumentTree:
         old = self._documents.get(uri)
         if old is None:
             return self.open(uri, text, version=version)
-        source = encode_source(text)
-        reason = _skipped_reason(old.language_id, source)
-        tree = None if reason else _reparse(old, source)
-        return self._store(DocumentTree(uri, old.language_id, version, text, source, tree, reason))
+        return self._store(_snapshot(uri, old.language_id, version, text, old))
 
     def close(self, uri: str) -> None:
-        self._documents.pop(uri, None)
+        if (document := self._documents.pop(uri, None)) is not None:
+            self._count(document, -1)
+
+    def room_for(self, uri: str, chars: int) -> str | None:
+        """Why a text of `chars` code points for `uri` cannot be tracked, or None when it fits
+        (in place of the document's current text, if it is open)."""
+        if chars > MAX_DOCUMENT_CHARS:
+            return f"it is {chars / 2**20:.1f} M characters, over the limit of {MAX_DOCUMENT_CHARS // 2**20} M for one document"
+        current = self._documents.get(uri)
+        count = len(self._documents) + (current is None)
+        if count > MAX_OPEN_DOCUMENTS:
+            return f"{MAX_OPEN_DOCUMENTS} documents are open, the limit: close some"
+        total = self.chars - (len(current.text) if current is not None else 0) + chars
+        if total > MAX_OPEN_CHARS:
+            return (f"open documents would hold {total / 2**20:.1f} M characters, over the limit of "
+                    f"{MAX_OPEN_CHARS // 2**20} M: close some")
+        return None
+
+    def touch(self, uri: str) -> None:
+        """`uri` is in use (completed in): its tree is the last to be dropped."""
+        if uri in self._documents:
+            self._documents.move_to_end(uri)
 
     def get(self, uri: str) -> DocumentTree | None:
         return self._documents.get(uri)
@@ -97,13 +130,40 @@ class DocumentTrees:
         return iter([doc for key, doc in self._documents.items() if key != uri])
 
     def _store(self, document: DocumentTree) -> DocumentTree:
+        if (old := self._documents.pop(document.uri, None)) is not None:
+            self._count(old, -1)
         self._documents[document.uri] = document
+        self._count(document, +1)
+        self._evict_trees(keep=document.uri)
         return document
 
+    def _count(self, document: DocumentTree, sign: int) -> None:
+        self.chars += sign * len(document.text)
+        if document.tree is not None:
+            self.tree_bytes += sign * len(document.source)
 
-def _skipped_reason(language_id: str, source: bytes) -> str | None:
+    def _evict_trees(self, keep: str) -> None:
+        """Least recently used first, until the trees fit their budget (`keep` never)."""
+        for uri, document in list(self._documents.items()):
+            if self.tree_bytes <= self.max_tree_bytes:
+                return
+            if uri != keep and document.tree is not None:
+                self.tree_bytes -= len(document.source)
+                self._documents[uri] = replace(document, source=b"", tree=None, skipped_reason=EVICTED)
+
+
+def _snapshot(uri: str, language_id: str, version: int | None, text: str, old: DocumentTree | None) -> DocumentTree:
+    """`text` as a snapshot, its tree reparsed from `old`'s where there is one."""
     if language_id.lower() not in PYTHON_LANGUAGE_IDS:
-        return f"language {language_id!r} is not Python"
+        return DocumentTree(uri, language_id, version, text, b"", None, f"language {language_id!r} is not Python")
+    source = encode_source(text)
+    if reason := _skipped_reason(source):
+        return DocumentTree(uri, language_id, version, text, b"", None, reason)
+    tree = _reparse(old, source) if old is not None else parse(source)
+    return DocumentTree(uri, language_id, version, text, source, tree)
+
+
+def _skipped_reason(source: bytes) -> str | None:
     if len(source) > MAX_DOCUMENT_BYTES:
         return f"document is {len(source) / 1e6:.1f} MB, over the {MAX_DOCUMENT_BYTES / 1e6:g} MB limit"
     if b"\x00" in source:

@@ -4,6 +4,14 @@ pygls drops a request whose params do not fit their type (it tells the user, and
 client waits forever), and drops requests before `initialize` and after `shutdown`
 without an answer. Here each gets its JSON-RPC error: -32602 naming the field, -32002
 before `initialize`, -32600 after `shutdown`. `exit` without `shutdown` ends with 1.
+
+Two more departures from pygls, both about what it keeps:
+- It files the future of every notification (and of every step of its built-in handlers)
+  in `_request_futures` and never takes it out: ~1.8 kB per keystroke, forever. Here a
+  finished future leaves at once; only requests still running stay.
+- It applies incremental changes to a document without checking their ranges (an edit past
+  the end silently replaces the whole text). Here it leaves the text to the server's own
+  `didChange` handler, which validates every range (see `TandemServer.apply_changes`).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from pygls.exceptions import (
     JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcServerNotInitialized,
 )
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,22 @@ class TandemProtocol(LanguageServerProtocol):
         if method == types.EXIT:
             self.exit_code = 0 if self._shutdown else 1
         super().handle_message(message)
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None) -> None:
+        def forget_then(future) -> None:
+            # Not a newer one under a reused id; not a cancelled one: pygls cancels those while
+            # it iterates the dict (at shutdown), and `$/cancelRequest` has taken it out already.
+            if not future.cancelled() and self._request_futures.get(msg_id) is future:
+                del self._request_futures[msg_id]
+            callback(future)
+
+        super()._execute_handler(msg_id, handler, forget_then, args, kwargs)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        """The text is the server's handler's to change: pygls would apply ranges unchecked."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
     def _answer_error(self, msg_id, error: JsonRpcException) -> None:
         log.warning("answered request %s with error %d: %s", msg_id, error.code, error.message)

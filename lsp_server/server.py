@@ -2,6 +2,13 @@
 
 Handlers are glue: find the document, convert the position, hand the request to the
 connection's request policy (`lsp_server/requests.py`), convert the result.
+
+Documents sync incrementally, and Tandem trusts no range: a change that does not lie
+within its document's text (or would take open documents past their memory limits) is
+not applied. LSP has no way to ask for a document's text again, so the document then
+keeps its last good text and its completions stop, said once, until the editor sends its
+whole text (a reopen, or a full-text change): suggestions computed on a text that is not
+the user's would be inserted at wrong places, which is worse than none.
 """
 
 from __future__ import annotations
@@ -21,14 +28,14 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from completion.crossfile import OpenDocument
-from completion.documents import DocumentTrees
+from completion.documents import EVICTED, DocumentTrees
 from completion.service import CompletionRequest
 from lsp_server import __version__
 from lsp_server.connection import READ_CHUNK, read_messages
 from lsp_server.methods import STATUS_METHOD
 from lsp_server.model_host import FAILED, ModelHost
 from lsp_server.protocol import TandemProtocol
-from lsp_server.positions import PositionError, offset_at, position_of
+from lsp_server.positions import PositionError, offset_at, position_of, replace_range
 from lsp_server.requests import RequestPolicy
 from lsp_server.settings import parse_settings
 
@@ -41,7 +48,7 @@ class TandemServer(LanguageServer):
         # The model worker runs Python between torch calls; a shorter GIL switch interval
         # keeps the event loop (reading keystrokes, answering type-through) responsive.
         sys.setswitchinterval(0.001)
-        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
+        super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          protocol_cls=protocol_cls or TandemProtocol)
         self.settings, problems = parse_settings(initial_settings)
         self.startup_problems = problems
@@ -50,6 +57,7 @@ class TandemServer(LanguageServer):
         self.host = host if host is not None else ModelHost()
         self.models = self.host.lease()  # this connection's own models, state and error
         self.trees = DocumentTrees()  # a tree-sitter tree per open document, kept incrementally
+        self.refused: dict[str, str] = {}  # unquoted uri → why its completions stop (see the module's doc)
         self.requests = RequestPolicy(self.models, self.document_version, self.tell_user)
         self.client_initialized = False  # the client sent `initialized`: requests to it are allowed
         self._first_load: asyncio.Future | None = None
@@ -167,11 +175,66 @@ class TandemServer(LanguageServer):
         return str(encoding.value if hasattr(encoding, "value") else encoding or "utf-16")
 
     def sync_tree(self, uri: str) -> None:
-        """Bring the document's tree to pygls' version of its text (trees follow by version)."""
+        """Bring the document's tree to pygls' version of its text (trees follow by version),
+        rebuilding one dropped for memory."""
         document = self.open_document(uri)
         tree = self.trees.get(uri)
-        if tree is None or tree.version != document.version or document.version is None:
+        if tree is None or tree.version != document.version or document.version is None \
+                or tree.skipped_reason == EVICTED:
             self.trees.update(uri, document.source, document.version)
+        else:
+            self.trees.touch(uri)
+
+    def admit(self, document: types.TextDocumentItem) -> bool:
+        """A document just opened (pygls holds it already): True when Tandem keeps it; else it
+        is dropped, and why is said once and kept for its requests."""
+        self.resync(document.uri)
+        self.trees.close(document.uri)  # a reopen replaces the old text
+        if (why := self.trees.room_for(document.uri, len(document.text))) is None:
+            return True
+        self.workspace.remove_text_document(document.uri)
+        self.refused[unquote(document.uri)] = f"it is not tracked: {why}"
+        self.tell_once("documents-full", f"{_name(document.uri)} is not tracked, so it gets no completions: {why}.")
+        return False
+
+    def apply_changes(self, params: types.DidChangeTextDocumentParams) -> bool:
+        """Apply a didChange's changes, in order, to Tandem's copy; True when the copy is
+        the editor's text. A change that does not fit (see the module's doc) is not applied:
+        the copy keeps the text before it and is out of sync until a whole text arrives."""
+        uri, version = params.text_document.uri, params.text_document.version
+        if (document := self.open_document(uri)) is None:
+            log.log(logging.DEBUG if unquote(uri) in self.refused else logging.WARNING,
+                    "ignored a change to %s, which is not open", uri)
+            return False
+        text, problem = document.source, self.refused.get(unquote(uri))
+        for change in params.content_changes:
+            if isinstance(change, types.TextDocumentContentChangeWholeDocument):
+                text, problem = change.text, None
+            elif problem is None:  # once out of sync, ranges refer to a text we do not have
+                start, end = change.range.start, change.range.end
+                try:
+                    text = replace_range(text, (start.line, start.character), (end.line, end.character),
+                                         change.text, self.position_encoding())
+                except PositionError as error:
+                    problem = f"a change to it does not fit its text ({error})"
+        if problem is None and (why := self.trees.room_for(uri, len(text))) is not None:
+            text, problem = document.source, f"a change would make it too large: {why}"
+        if text is not document.source:
+            document.apply_change(types.TextDocumentContentChangeWholeDocument(text=text))
+        document.version = version  # a request still running for an older version is then stale
+        if problem is None:
+            self.resync(uri)
+        elif unquote(uri) not in self.refused:
+            self.refused[unquote(uri)] = problem
+            self.tell_once(f"out-of-sync {unquote(uri)}", (
+                f"{_name(uri)} is out of sync: {problem}. Its completions stop until the editor sends its "
+                "whole text again: close and reopen it."))
+        return problem is None
+
+    def resync(self, uri: str) -> None:
+        if self.refused.pop(unquote(uri), None) is not None:
+            log.info("%s is in sync again", uri)
+            self._told_kinds.discard(f"out-of-sync {unquote(uri)}")
 
     def request_for(self, uri: str, offset: int) -> CompletionRequest:
         """The request at `offset` in the current version of `uri`, with this connection's
@@ -203,6 +266,11 @@ class TandemServer(LanguageServer):
         self.models.release()
 
 
+def _name(uri: str) -> str:
+    """A document as the user knows it: its file name."""
+    return unquote(uri).rstrip("/").rsplit("/", 1)[-1] or uri
+
+
 def create_server(initial_settings: dict | None = None, host: ModelHost | None = None,
                   protocol_cls=None) -> TandemServer:
     server = TandemServer(initial_settings, host, protocol_cls)
@@ -231,29 +299,35 @@ def create_server(initial_settings: dict | None = None, host: ModelHost | None =
         if ls.apply_settings(raw):
             await ls.load_models()
 
-    # pygls keeps the text (full sync); these keep each document's tree in step with it.
+    # pygls keeps the text (its copy, changed by `apply_changes`); the trees follow it.
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: TandemServer, params: types.DidOpenTextDocumentParams) -> None:
         document = params.text_document
-        ls.trees.open(document.uri, document.text, document.language_id, document.version)
-        ls.warm(document.uri)
+        if ls.admit(document):
+            ls.trees.open(document.uri, document.text, document.language_id, document.version)
+            ls.warm(document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if (document := ls.open_document(uri)) is not None:
-            ls.trees.update(uri, document.source, params.text_document.version)
+        if ls.apply_changes(params):
+            document = ls.open_document(uri)
+            ls.trees.update(uri, document.source, document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.requests.forget(uri)  # a generation still running for it has no one to answer
         ls.trees.close(uri)
+        ls.resync(uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def on_inline_completion(ls: TandemServer, params: types.InlineCompletionParams):
         ls.start_loading()
         uri = params.text_document.uri
+        if (why := ls.refused.get(unquote(uri))) is not None:  # said once, when it happened
+            log.info("no completion in %s: %s", uri, why)
+            return types.InlineCompletionList(items=[])
         text = ls.document_text(uri)
         offset = ls.cursor_offset(uri, text, params.position)
         suggestion = await ls.requests.suggest(ls.request_for(uri, offset), ls.settings.debounce_ms)

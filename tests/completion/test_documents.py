@@ -6,8 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from completion import documents as documents_module
 from completion.documents import (
+    EVICTED,
     MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENT_CHARS,
     DocumentTrees,
     byte_offset,
     changed_range,
@@ -271,3 +274,32 @@ def test_error_recovery_may_differ_from_a_fresh_parse_but_a_clean_buffer_never_d
     document = documents.update(URI, broken[1:])
     assert str(document.tree.root_node) != str(parse(document.source).root_node)
     assert_matches_fresh_parse(documents.update(URI, SNIPPET))
+
+
+# --- memory: the trees' budget and the cap on what open documents hold ----------------------
+
+def test_trees_beyond_their_budget_are_dropped_least_recently_used_first():
+    documents = DocumentTrees(max_tree_bytes=2500)
+    for name in "abc":
+        documents.open(f"file:///{name}.py", f"{name} = 1\n" * 200)  # 1,200 bytes each
+    assert [documents.get(f"file:///{n}.py").tree is not None for n in "abc"] == [False, True, True]
+    assert documents.get("file:///a.py").skipped_reason == EVICTED and documents.tree_bytes == 2400
+    documents.touch("file:///b.py")  # completed in: c is now the oldest tree
+    document = documents.update("file:///a.py", "a = 2\n" * 200)  # rebuilt from a full parse
+    assert_matches_fresh_parse(document)
+    assert documents.get("file:///c.py").tree is None and documents.get("file:///b.py").tree is not None
+    documents.close("file:///a.py")
+    documents.close("file:///b.py")
+    assert documents.tree_bytes == 0 and documents.chars == 1200
+
+
+def test_room_for_names_the_limit_that_a_text_would_pass(monkeypatch):
+    documents = DocumentTrees()
+    assert documents.room_for(URI, MAX_DOCUMENT_CHARS) is None
+    assert "over the limit of 16 M for one document" in documents.room_for(URI, MAX_DOCUMENT_CHARS + 1)
+    monkeypatch.setattr(documents_module, "MAX_OPEN_CHARS", 100)
+    documents.open(URI, "x" * 60)
+    assert documents.room_for(URI, 100) is None  # in place of its own text
+    assert "over the limit of 0 M: close some" in documents.room_for("file:///other.py", 41)
+    monkeypatch.setattr(documents_module, "MAX_OPEN_DOCUMENTS", 1)
+    assert "1 documents are open, the limit" in documents.room_for("file:///other.py", 1)

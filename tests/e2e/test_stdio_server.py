@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import pytest
+from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.conftest import ROOT, save_tiny_checkpoint
@@ -211,3 +212,36 @@ def test_a_lone_surrogate_in_the_buffer_does_not_fail_requests(session):
     items = session.complete(uri, 3, len("    return "))
     assert isinstance(items, list)
     assert session.run(session.client.status())["stats"]["last"]["newTokens"] > 0
+
+
+def change_range(session: ServerSession, uri: str, version: int, start: tuple[int, int], end: tuple[int, int],
+                 text: str) -> None:
+    """One incremental change, as VS Code and Neovim send them."""
+    session.client.client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        [types.TextDocumentContentChangePartial(range=types.Range(types.Position(*start), types.Position(*end)),
+                                                text=text)]))
+
+
+def test_incremental_changes_are_offered_and_applied_in_utf16(session):
+    uri = open_text(session, "incremental.py", "def add(a, b):\n    return a\n")
+    change_range(session, uri, 2, (0, 0), (0, 0), "# 😀 the sum\n")
+    change_range(session, uri, 3, (0, 4), (0, 4), "!")  # after the emoji: UTF-16 counts it as two
+    change_range(session, uri, 4, (2, 12), (2, 12), " + ")
+    items = session.complete(uri, 2, len("    return a + "))
+    assert all((i.range.start.line, i.range.start.character) == (2, 15) for i in items)
+    last = session.run(session.client.status())["stats"]["last"]
+    assert last["mode"] != "none" and last["promptTokens"] > 0
+
+
+def test_a_change_outside_the_text_stops_completions_in_it_until_its_whole_text_comes(session):
+    uri = open_text(session, "desync.py", "x = 1\n")
+    change_range(session, uri, 2, (9, 0), (9, 0), "y = 2\n")
+    message = session.wait_message("desync.py is out of sync")
+    assert "line 9 is past the end of the document" in message and "close and reopen it" in message
+    answered = session.run(session.client.status())["stats"]["answered"]
+    assert session.complete(uri, 0, 5) == []
+    assert session.run(session.client.status())["stats"]["answered"] == answered  # refused, not run
+    session.client.change(uri, "def f(x):\n    return ", version=3)  # a whole text: in sync again
+    session.complete(uri, 1, len("    return "))
+    assert session.run(session.client.status())["stats"]["answered"] == answered + 1
