@@ -16,6 +16,7 @@ OWN_OPTIONS = {
     "engine": {"--prompts", "--new-tokens", "--k", "--threads"},
     "context": {"--samples", "--threads"},
     "latency": {"--functions", "--seed", "--png"},
+    "soak": {"--keystrokes", "--documents", "--interval-ms", "--seed", "--no-clean-run"},
     "eval": {"--limit", "--out", "--direct", "--data", "--sets", "--configs", "--exec-timeout", "--seed"},
     "gpu": set(),
 }

@@ -49,6 +49,16 @@ def register(commands) -> None:
     add_setting_flags(latency, [name for name in ALL_SETTINGS if name != "seed"])
     latency.set_defaults(run=_run_latency)
 
+    soak = suites.add_parser("soak", help="thousands of keystrokes and broken messages against one server: "
+                                          "RSS, latency, unanswered requests")
+    soak.add_argument("--keystrokes", type=int, default=10000, help="keystrokes, each with a completion request")
+    soak.add_argument("--documents", type=int, default=20, help="documents typed in, closed and reopened")
+    soak.add_argument("--interval-ms", type=float, default=10.0, help="pause between keystrokes")
+    soak.add_argument("--seed", type=int, default=0, help="which documents, keys and broken messages")
+    soak.add_argument("--no-clean-run", action="store_true", help="skip the clean run the p95 is compared with")
+    add_setting_flags(soak, [name for name in ALL_SETTINGS if name != "seed"])
+    soak.set_defaults(run=_run_soak)
+
     evaluation = suites.add_parser("eval", help="HumanEval infilling: pass@1, exact match, latency, speedup")
     evaluation.add_argument("--limit", type=int, default=None, help="first N problems per task set (a quick run)")
     evaluation.add_argument("--out", default="eval-report", help="folder for report.md, plots and results.jsonl")
@@ -86,11 +96,24 @@ def _run_latency(args: argparse.Namespace, settings: dict) -> int:
     import asyncio
 
     from bench.latency import run
-    # The models are the server's command line; the other settings its initializationOptions.
+    server_args, options = _server_args_and_options(settings)
+    return asyncio.run(run(server_args, options, args.functions, args.seed, Path(args.png)))
+
+
+def _server_args_and_options(settings: dict) -> tuple[list[str], dict]:
+    """The models are the server's command line; the other settings its initializationOptions."""
     server_args = [arg for name, wire in zip(MODEL_SETTINGS, MODEL_FLAGS) if settings.get(wire)
                    for arg in ("--" + name.replace("_", "-"), settings[wire])]
-    options = {wire: value for wire, value in settings.items() if wire not in MODEL_FLAGS}
-    return asyncio.run(run(server_args, options, args.functions, args.seed, Path(args.png)))
+    return server_args, {wire: value for wire, value in settings.items() if wire not in MODEL_FLAGS}
+
+
+def _run_soak(args: argparse.Namespace, settings: dict) -> int:
+    import asyncio
+
+    from bench.soak import run
+    server_args, options = _server_args_and_options(settings)
+    return asyncio.run(run(server_args, options, args.keystrokes, args.documents, args.seed, args.interval_ms,
+                           not args.no_clean_run))
 
 
 def _run_engine(args: argparse.Namespace, settings: dict) -> int:
