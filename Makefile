@@ -37,6 +37,16 @@ $(TOOLS)/.chromium:
 	  else echo "The VS Code test needs Debian's chromium and libkrb5-dev: sudo apt-get install chromium libkrb5-dev" >&2; exit 1; fi; fi
 	touch $@
 
+# bubblewrap walls in the programs `tandem bench eval` runs (tooling/bench/evaluation/sandbox.py).
+# Without it, or where user namespaces are off, the audit-hook guard runs alone and the log says so.
+setup: $(TOOLS)/.bubblewrap
+$(TOOLS)/.bubblewrap:
+	@mkdir -p $(TOOLS)
+	@if ! command -v bwrap >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "The evaluation sandbox prefers bubblewrap: sudo apt-get install bubblewrap (without it the audit hook runs alone)" >&2; fi; fi
+	@if command -v bwrap >/dev/null; then touch $@; fi
+
 $(TOOLS)/node24/.installed: editors/vscode/test-tools/node24.json
 	mkdir -p $(TOOLS)/node24 && cp $< $(TOOLS)/node24/package.json
 	cd $(TOOLS)/node24 && npm install --no-audit --no-fund --silent

@@ -4,8 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.evaluation.sandbox import BLOCKED, FAILED, PASSED, TIMED_OUT, run_program, program_with_tests
+from bench.evaluation.sandbox import (AUDIT, BLOCKED, BWRAP, FAILED, LAYER_ENV, PASSED, TIMED_OUT, bwrap_problem,
+                                      program_with_tests, run_program)
 from bench.evaluation.tasks import default_data_path, load_problems
+
+
+@pytest.fixture(autouse=True, params=[BWRAP, AUDIT])
+def layer(request, monkeypatch) -> str:
+    """Every test under bubblewrap (where the machine runs it) and under the audit hook alone."""
+    if request.param == BWRAP and (problem := bwrap_problem()):
+        pytest.skip(f"bubblewrap is not usable on this machine: {problem}")
+    monkeypatch.setenv(LAYER_ENV, request.param)
+    return request.param
 
 
 def test_a_passing_and_a_failing_program():
@@ -70,3 +80,14 @@ def test_the_canonical_solutions_pass_as_completions_would():
 def test_memory_beyond_the_limit_fails_the_program_not_the_machine():
     outcome = run_program("block = bytearray(3 << 30)\n")
     assert outcome.status == FAILED and "MemoryError" in outcome.detail
+
+
+def test_the_layer_comes_from_the_environment(monkeypatch):
+    from bench.evaluation.sandbox import choose_layer
+    monkeypatch.setenv(LAYER_ENV, AUDIT)
+    assert choose_layer() == AUDIT and choose_layer(AUDIT) == AUDIT
+    monkeypatch.setenv(LAYER_ENV, "none")
+    with pytest.raises(ValueError):
+        choose_layer()
+    monkeypatch.setenv(LAYER_ENV, "auto")
+    assert choose_layer() == (AUDIT if bwrap_problem() else BWRAP)
