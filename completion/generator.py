@@ -40,7 +40,11 @@ class Generator(Protocol):
         draft_prompt_ids: Sequence[int] | None = None,
         min_new_tokens: int = 0,
         decoding: DecodingConfig = DecodingConfig(),
+        deadline: float | None = None,
     ) -> GenerationLike:
         """Continue `prompt_ids` as `decoding` says; `should_stop` sees the decoded
         continuation so far. The draft (if any) reads `draft_prompt_ids`, its own
-        left-context prompt. End tokens cannot end the continuation before `min_new_tokens`."""
+        left-context prompt. End tokens cannot end the continuation before `min_new_tokens`.
+        `deadline` (time.perf_counter() seconds; None: none) is the request's time budget:
+        past it, prompt reading included, generation ends with what it has (stop reason
+        `time-budget`, possibly no tokens). The service passes it only when there is one."""

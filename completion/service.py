@@ -37,10 +37,11 @@ DRAFT_HEADROOM = MAX_DRAFT_TOKENS + 1
 
 
 class TimeBudget:
-    """A stop rule with a deadline: generation ends at the first token after it."""
+    """A stop rule with a deadline: generation ends at the first token after it. The model
+    gets the same deadline and also checks it between the chunks of its prefills."""
 
-    def __init__(self, budget_ms: int, should_stop: Callable[[str], bool]):
-        self.deadline = time.perf_counter() + budget_ms / 1000 if budget_ms else None
+    def __init__(self, deadline: float | None, should_stop: Callable[[str], bool]):
+        self.deadline = deadline  # time.perf_counter() seconds; None: no budget
         self._should_stop = should_stop
         self.expired = False
 
@@ -58,7 +59,7 @@ class CompletionOptions:
     context_tokens: int = 1024
     multiline: str = "auto"       # auto | always | never
     prompt_format: str = "auto"
-    time_budget_ms: int = 0       # 0 = none; else generation stops then and shows whole lines
+    time_budget_ms: int = 0       # 0 = none; else the whole request's: it stops then and shows whole lines
     postprocess: bool = True      # False: the raw generation (no stop rules, no finish stage)
     decoding: DecodingConfig = DecodingConfig()  # this request's own: never another editor's
 
@@ -117,6 +118,9 @@ class CompletionService:
                  is_cancelled: Callable[[], bool] = lambda: False) -> CompletionResult:
         options, stage_ms = request.options, {}
         clock = time.perf_counter()
+        # The budget is the request's, every stage counted: parsing and context building
+        # too, and the model's prefills (which check it between chunks).
+        deadline = clock + options.time_budget_ms / 1000 if options.time_budget_ms else None
 
         def lap(stage: str) -> None:
             nonlocal clock
@@ -155,13 +159,15 @@ class CompletionService:
         draft_budget = self.prompt_budget(options, generator.draft_context_window)
         prompt = build_prompt(choice, window, draft_budget)
         rule = StopRule(decision.mode, context)
-        budget = TimeBudget(options.time_budget_ms, rule.should_stop if options.postprocess else lambda text: False)
+        budget = TimeBudget(deadline, rule.should_stop if options.postprocess else lambda text: False)
         lap("prompt")
         # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
         # or unsure model must not end the infill before its first token.
+        # Without a budget the call is as before, for generators written before deadlines.
+        timed = {"deadline": deadline} if deadline is not None else {}
         generation = generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
                                         budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1,
-                                        decoding=options.decoding)
+                                        decoding=options.decoding, **timed)
         lap("generate")
 
         stats = generation.stats

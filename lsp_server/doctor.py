@@ -1,7 +1,10 @@
 """`tandem doctor`: what this machine offers, which models would be used, and why.
 
 Placement, engines and providers are printed from `models.plan.plan_load`, the plan that
-loading follows, so the doctor never works them out on its own.
+loading follows, and the tokenizers' compatibility and the memory needed from
+`models.preflight`, the checks loading runs before reading any weights: the doctor never
+works them out on its own, and it exits non-zero where loading would refuse. The prompt
+family is the one `completion.formats.choose_format` finds in the target's vocabulary.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def run_doctor(settings: dict) -> int:
         _line("onnxruntime", "not installed (needed for engine onnx and the Ryzen AI NPU: "
               "pip install 'tandem-code[onnx]', or AMD's Ryzen AI software for the NPU)")
     ok = True
+    plan = None
     spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""), settings.get("device", "auto"),
                     settings.get("dtype", "auto"), settings.get("engine", "auto"))
     try:
@@ -52,11 +56,80 @@ def run_doctor(settings: dict) -> int:
         ok = False
         _line("placement", f"unusable: {error}")
     draft, target = resolve_model_dirs(spec.draft, spec.target)
+    found = True
     for role, path in (("draft", draft), ("target", target)):
         try:
             check_checkpoint_dir(role, path)
             _line(f"{role} model", f"{path} (looks like a checkpoint)")
         except ModelError as error:
-            ok = False
+            ok = found = False
             _line(f"{role} model", str(error))
-    return 0 if ok else 1
+    if not found:
+        return 1
+    return 0 if _check_pair(draft, target, plan, settings) and ok else 1
+
+
+def _check_pair(draft, target, plan, settings: dict) -> bool:
+    """What ModelPair.load checks before reading weights (models.preflight), plus the prompt
+    family; one line each. False when any fails."""
+    from models.errors import ModelError, NotEnoughMemoryError
+    from models.preflight import check_tokenizers, load_tokenizer, preflight_plan
+
+    ok, memory, summary = True, None, "draft matches the target"
+    if plan is not None:
+        checked = preflight_plan(draft, target, plan)
+        tokenizer, failures, memory = checked.target_tokenizer, checked.problems, checked.memory
+        summary = checked.tokenizers
+    else:  # no placement to size memory for; the tokenizers can still be compared
+        failures, tokenizer = [], None
+        try:
+            tokenizer = load_tokenizer("target", target)
+            check_tokenizers(load_tokenizer("draft", draft), tokenizer, draft, target)
+        except ModelError as error:
+            failures.append(error)
+    failure = next((f for f in failures if not isinstance(f, NotEnoughMemoryError)), None)
+    if failure is not None:
+        ok = False
+        _line("tokenizers", f"FAIL: {failure}")
+    else:
+        _line("tokenizers", f"ok: {summary}")
+    if tokenizer is not None:
+        try:
+            _line("prompt family", _family(tokenizer, settings.get("promptFormat", "auto")))
+        except ValueError as error:
+            ok = False
+            _line("prompt family", f"FAIL: {error}")
+    if memory is not None:
+        ok = ok and memory.problem is None
+        _line("memory", f"FAIL: {memory.problem}" if memory.problem else f"ok: {memory.describe()}")
+    return ok
+
+
+class _Vocabulary:
+    """The target's tokenizer as `completion.formats` sees a model: ids of spelled tokens, BOS."""
+
+    def __init__(self, tokenizer) -> None:
+        self._vocab, self._tokenizer = tokenizer.get_vocab(), tokenizer
+        self.bos_id = tokenizer.bos_token_id
+
+    def token_id(self, token: str) -> int | None:
+        return self._vocab.get(token)
+
+    def encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+
+
+def _family(tokenizer, requested: str) -> str:
+    """The prompt family the server will use, and why; ValueError for an unknown name."""
+    from completion.formats import choose_format
+
+    choice = choose_format(_Vocabulary(tokenizer), requested)
+    how = f"promptFormat {requested}"
+    if choice.warning:
+        return f"{choice.name} ({how}: {choice.warning})"
+    if not choice.is_fim:
+        found = "" if requested == "plain" else ": the target's vocabulary has no fill-in-the-middle tokens"
+        return f"plain left context ({how}{found})"
+    tokens = ", ".join(choice.family.fim_tokens)
+    layout = "suffix first" if choice.family.suffix_first else "prefix, suffix, middle"
+    return f"{choice.name} ({how}: the target has {tokens}; {layout})"

@@ -24,7 +24,7 @@ from completion.service import CompletionRequest, CompletionResult, CompletionSe
 from models.config import PairSpec
 from models.errors import DeviceError, ModelError
 from models.embedded import resolve_model_dirs
-from models.loading import free_bytes, weights_bytes
+from models.preflight import check_memory, gib
 from models.pair import ModelPair
 from models.plan import plan_load
 
@@ -70,6 +70,16 @@ class _Slot:
     outcome: LoadOutcome | None = None
     service: CompletionService | None = None
     users: set = field(default_factory=set)  # ids of the leases holding it
+
+
+def _complete_unless_cancelled(service: CompletionService, request: CompletionRequest,
+                               cancelled: threading.Event) -> CompletionResult | None:
+    """On the worker. Fast typing queues a request per keystroke, each superseding the last:
+    one cancelled while it waited must cost nothing, or every keystroke pays a prefill and
+    answers fall further behind the typing (the soak benchmark measured 48 s)."""
+    if cancelled.is_set():
+        return None
+    return service.complete(request, cancelled.is_set)
 
 
 class ModelHost:
@@ -132,11 +142,14 @@ class ModelHost:
             return (f"this server already holds {len(others)} model pair(s) for other editors, its limit; "
                     f"{_label(spec)} was not loaded. Use the same draftModel/targetModel/device/dtype/engine "
                     "as the other editors, or start a server of your own")
-        if self._slots:  # an additional pair: check the memory it needs is there
+        # The first pair's memory is checked by ModelPair.load itself (models.preflight, before
+        # any weights are read); an additional pair here too, where the refusal can say why.
+        if self._slots:
             needed, free = _memory_for(spec)
             if needed is not None and free is not None and needed > free:
-                return (f"{_label(spec)} needs about {needed / 2**30:.1f} GiB for its weights and "
-                        f"{free / 2**30:.1f} GiB is free while other editors' models are loaded; not loaded")
+                return (f"{_label(spec)} needs about {gib(needed)} (weights, KV cache and working memory) and "
+                        f"{gib(free)} is free while other editors' models are loaded; not loaded. Use the "
+                        "other editors' models, or a smaller dtype or model")
         return None
 
     def _drop(self, slot: _Slot) -> None:
@@ -145,11 +158,12 @@ class ModelHost:
 
     # -- work on the worker ----------------------------------------------------------------
     async def run(self, service: CompletionService, request: CompletionRequest,
-                  cancelled: threading.Event) -> CompletionResult:
+                  cancelled: threading.Event) -> CompletionResult | None:
+        """`request` on the worker; None when it was cancelled before its turn came."""
         self._pending += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self._worker, service.complete, request, cancelled.is_set)
+                self._worker, _complete_unless_cancelled, service, request, cancelled)
         finally:
             self._pending -= 1
 
@@ -262,12 +276,15 @@ class ModelLease:
 
 
 def _memory_for(spec: PairSpec) -> tuple[int | None, int | None]:
-    """(bytes the pair's weights need, bytes free where they would go); None where unknown
-    (a path that is not a checkpoint fails its load with its own message)."""
+    """(bytes the pair needs, bytes free where it would go), as loading counts them
+    (models.preflight); None where unknown (a path that is not a checkpoint fails its load
+    with its own message)."""
     try:
-        placement = plan_load(spec).placement
-        dirs = resolve_model_dirs(spec.draft, spec.target)
-        return sum(weights_bytes(d, placement.dtype) for d in dirs), free_bytes(placement.device)
+        plan = plan_load(spec)
+        draft, target = resolve_model_dirs(spec.draft, spec.target)
+        memory = check_memory(draft, target, str(plan.placement.device),
+                              str(plan.placement.dtype).removeprefix("torch."), plan.target_engine)
+        return memory.total, memory.free
     except Exception:
         return None, None
 

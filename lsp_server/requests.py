@@ -107,9 +107,9 @@ class RequestPolicy:
             if self._newest.get(uri) is cancelled:
                 del self._newest[uri]
         latency_ms = (time.perf_counter() - started) * 1000
-        if result is None:
+        if result is None and not cancelled.is_set():  # no usable models: the lease said why
             return None
-        if result.stop_reason == StopReason.CANCELLED:  # superseded: its partial text is stale
+        if result is None or result.stop_reason == StopReason.CANCELLED:  # superseded: its partial text is stale
             self.stats.cancelled += 1
             return None
         await asyncio.sleep(READER_CATCH_UP_SECONDS)

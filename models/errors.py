@@ -15,3 +15,7 @@ class ModelLoadError(ModelError):
 
 class TokenizerMismatchError(ModelError):
     """The draft model's tokenizer does not agree with the target's on shared ids."""
+
+
+class NotEnoughMemoryError(ModelError):
+    """The pair needs more memory than is free where it would load; found before loading."""

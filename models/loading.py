@@ -4,7 +4,6 @@ and what is wrong with it."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -20,7 +19,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenize
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from models.devices import Placement  # noqa: E402
-from models.errors import ModelLoadError, TokenizerMismatchError  # noqa: E402
+from models.errors import ModelLoadError  # noqa: E402
+from models.preflight import check_tokenizers, free_memory, model_need  # noqa: E402
 
 log = logging.getLogger(__name__)
 transformers_logging.disable_progress_bar()  # progress bars would flood the server's stderr
@@ -59,11 +59,14 @@ def check_checkpoint_dir(role: str, path: Path) -> None:
         )
 
 
-def load_checkpoint(role: str, path: Path, placement: Placement) -> LoadedModel:
+def load_checkpoint(role: str, path: Path, placement: Placement,
+                    tokenizer: PreTrainedTokenizerBase | None = None) -> LoadedModel:
+    """The model in `path` on `placement`; `tokenizer` when the preflight already read it."""
     check_checkpoint_dir(role, path)
     started = time.perf_counter()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
             path, local_files_only=True, use_safetensors=True, trust_remote_code=False,
             dtype=placement.dtype,
@@ -90,28 +93,17 @@ def _out_of_memory(error: BaseException) -> bool:
     return isinstance(error, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(error).lower()
 
 
-BYTES_PER_PARAMETER = {"float32": 4, "bfloat16": 2, "float16": 2}
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def weights_bytes(path: Path, dtype: torch.dtype) -> int:
-    """The weights' size once loaded in `dtype`: the safetensors files rescaled from the
-    dtype they were saved in (config.json says which)."""
-    stored_bytes = sum(f.stat().st_size for f in path.glob("*.safetensors"))
-    try:
-        config = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
-        config = {}
-    stored = BYTES_PER_PARAMETER.get(str(config.get("dtype") or config.get("torch_dtype") or "float32"), 4)
-    return stored_bytes * BYTES_PER_PARAMETER.get(str(dtype).removeprefix("torch."), 4) // stored
+    """The weights' size once loaded in `dtype` (counted from the safetensors headers)."""
+    return model_need("model", path, _dtype_name(dtype)).weights
 
 
 def free_bytes(device: torch.device) -> int | None:
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return None
+    return free_memory(str(device))[0]
 
 
 def out_of_memory_message(role: str, path: Path, placement: Placement) -> str:
@@ -124,17 +116,6 @@ def out_of_memory_message(role: str, path: Path, placement: Placement) -> str:
 
 
 def check_tokenizers_match(draft: LoadedModel, target: LoadedModel) -> None:
-    """The draft must tokenize like the target on every id it has: both share the continuation."""
-    draft_vocab, target_vocab = draft.tokenizer.get_vocab(), target.tokenizer.get_vocab()
-    if len(draft_vocab) > len(target_vocab):
-        raise TokenizerMismatchError(
-            f"draft tokenizer has {len(draft_vocab)} tokens, more than the target's {len(target_vocab)}; "
-            "the draft must share the target's vocabulary"
-        )
-    for token, index in draft_vocab.items():
-        if target_vocab.get(token) != index:
-            other = target.tokenizer.convert_ids_to_tokens(index) if index < len(target_vocab) else None
-            raise TokenizerMismatchError(
-                f"draft tokenizer ('{draft.path}') does not match the target's ('{target.path}'): "
-                f"id {index} is {token!r} for the draft but {other!r} for the target"
-            )
+    """The draft must tokenize like the target on every id it has: both share the continuation
+    (`models.preflight.check_tokenizers`, which loading runs before reading any weights)."""
+    check_tokenizers(draft.tokenizer, target.tokenizer, draft.path, target.path)

@@ -22,8 +22,9 @@ from models.decoding.sampling import Sampler, SamplingParams
 from models.decoding.speculative import speculative_generate
 from models.embedded import resolve_model_dirs
 from models.engines.acceleration import Engine, accelerate
-from models.loading import LoadedModel, check_tokenizers_match, load_checkpoint
+from models.loading import LoadedModel, load_checkpoint
 from models.plan import LoadPlan, plan_load
+from models.preflight import preflight_plan
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,11 @@ class ModelPair:
     def load(cls, spec: PairSpec) -> "ModelPair":
         plan = plan_load(spec)  # device, dtype, engines, providers: checked before loading
         draft_dir, target_dir = resolve_model_dirs(spec.draft, spec.target)
-        target = load_checkpoint("target", target_dir, plan.placement)
-        draft = load_checkpoint("draft", draft_dir, plan.placement)
-        check_tokenizers_match(draft, target)
+        # Directories, tokenizer compatibility and memory, before any weights are read.
+        checked = preflight_plan(draft_dir, target_dir, plan)
+        checked.raise_first()
+        target = load_checkpoint("target", target_dir, plan.placement, checked.target_tokenizer)
+        draft = load_checkpoint("draft", draft_dir, plan.placement, checked.draft_tokenizer)
         pair = cls(draft, target)
         pair.plan = plan
         pair.engines = {model.role: accelerate(model, plan.engine(model.role), plan.providers)
@@ -102,18 +105,21 @@ class ModelPair:
         draft_prompt_ids: Sequence[int] | None = None,
         min_new_tokens: int = 0,
         decoding: DecodingConfig = DecodingConfig(),
+        deadline: float | None = None,
     ) -> Generation:
         """Continue `prompt_ids` with the target as `decoding` says; the draft model reads
         `draft_prompt_ids` (its own left-context prompt) when the target's prompt has ids it
         lacks. A seed repeats a sampled continuation under a fixed draft length; under
         "auto" the schedule follows measured times, and another k draws other tokens from
-        the same distribution."""
+        the same distribution. `deadline` (time.perf_counter() seconds; None: none) ends
+        generation, prefills included, with what it has by then."""
         ends = set(end_ids) | ({self._eos_id} if self._eos_id is not None else set())
-        stops = Stops(max_new_tokens, ends, min_new_tokens, should_stop, is_cancelled)
+        stops = Stops(max_new_tokens, ends, min_new_tokens, should_stop, is_cancelled, deadline)
         # On the device the target's logits come back on (ONNX Runtime's: the CPU).
         sampler = Sampler.seeded(SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p),
                                  decoding.seed, self.target.model.get_input_embeddings().weight.device)
-        proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, decoding.source, sampler)
+        proposer = self._proposer(list(prompt_ids), draft_prompt_ids, max_new_tokens, decoding.source, sampler,
+                                  stops)
         try:
             return speculative_generate(self.target.model, prompt_ids, proposer, self.draft_length(decoding),
                                         stops, self.decode, sampler, self.target_prefix)
@@ -149,7 +155,7 @@ class ModelPair:
         self.draft_prefix.forget()
 
     def _proposer(self, prompt_ids: list[int], draft_prompt_ids: Sequence[int] | None, max_new_tokens: int,
-                  source: str, sampler: Sampler) -> Proposer:
+                  source: str, sampler: Sampler, stops: Stops = Stops(0)) -> Proposer:
         lookup = PromptLookupProposer([i for i in prompt_ids if i < self.draft.vocab_size])
         if source == "lookup":
             return lookup
@@ -167,7 +173,7 @@ class ModelPair:
             head = draft_prompt[:1] if draft_prompt and draft_prompt[0] == self.bos_id else []
             draft_prompt = head + draft_prompt[len(draft_prompt) - (room - len(head)):]
         draft = DraftModelProposer(self.draft.model, draft_prompt, self.target.vocab_size, sampler,
-                                   prefix_cache=self.draft_prefix)
+                                   prefix_cache=self.draft_prefix, stops=stops)
         return draft if source == "model" else CombinedProposer(lookup, draft)
 
     def describe(self) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -12,16 +13,27 @@ def _never(*args) -> bool:
     return False
 
 
+def past(deadline: float | None) -> bool:
+    """Whether an absolute `deadline` (time.perf_counter() seconds; None: none) has passed."""
+    return deadline is not None and time.perf_counter() >= deadline
+
+
 @dataclass(frozen=True)
 class Stops:
     """When a continuation ends. End ids are not part of the output and cannot end it
     before `min_new_tokens`; `should_stop` sees the decoded text after every token;
-    `is_cancelled` is asked between rounds."""
+    `is_cancelled` is asked between rounds. `deadline` (time.perf_counter() seconds, the
+    request's whole time budget; None: none) is checked between rounds and between the
+    chunks of a prefill: past it, generation ends with what it has."""
     max_new_tokens: int
     end_ids: Collection[int] = ()
     min_new_tokens: int = 0
     should_stop: Callable[[str], bool] = _never
     is_cancelled: Callable[[], bool] = _never
+    deadline: float | None = None
+
+    def expired(self) -> bool:
+        return past(self.deadline)
 
 
 @dataclass

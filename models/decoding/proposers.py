@@ -13,6 +13,7 @@ from typing import Protocol
 
 import torch
 
+from models.decoding.generation import Stops
 from models.decoding.kv import rollback
 from models.decoding.prefix_cache import PrefixCache, common_prefix
 from models.decoding.sampling import Sampler, pad_vocab
@@ -47,7 +48,12 @@ class Proposer(Protocol):
 class DraftModelProposer:
     """The draft model reads its own prompt (left context in its vocabulary), then the
     shared continuation. Its cache holds prompt + `fed`; it rolls back to the longest
-    common prefix with `emitted` and feeds the rest in one forward."""
+    common prefix with `emitted` and feeds the rest in one forward.
+
+    Its prompt's prefill counts against the request's deadline like the target's: when
+    the deadline (or a cancellation) comes first, the draft sits this request out (it
+    proposes nothing, so the target decodes alone, with the very same output) and the
+    chunks it read stay in `prefix_cache` for the next request."""
     model: torch.nn.Module
     prompt_ids: list[int]
     target_vocab: int
@@ -57,6 +63,8 @@ class DraftModelProposer:
     fed: list[int] = field(default_factory=list)
     # The draft's cache from the previous request, reused where the prompts agree.
     prefix_cache: PrefixCache = field(default_factory=PrefixCache)
+    stops: Stops = Stops(0)  # the request's: only its deadline and cancel flag are read here
+    sat_out: bool = False    # its prefill was cut short: no drafts this request
     _cache: object = None
     _logits: torch.Tensor | None = None  # next-token logits after prompt + fed
 
@@ -75,9 +83,15 @@ class DraftModelProposer:
     @torch.inference_mode()
     def propose(self, emitted: list[int], k: int) -> Proposal:
         started = time.perf_counter()
+        if self.sat_out:
+            return Proposal([])
         if self._cache is None:
-            self._cache, logits, _ = self.prefix_cache.prefill(self.model, self.prompt_ids, self._known)
-            self._logits = logits[0]
+            cache, logits, _ = self.prefix_cache.prefill(self.model, self.prompt_ids, self._known,
+                                                         self.stops.deadline, self.stops.is_cancelled)
+            if logits is None:
+                self.sat_out = True
+                return Proposal([], None, time.perf_counter() - started)
+            self._cache, self._logits = cache, logits[0]
         prefilled = time.perf_counter()
         keep = common_prefix(self.fed, emitted)
         if not keep == len(self.fed) == len(emitted):

@@ -69,13 +69,14 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
               prefix_cache: PrefixCache) -> Generation:
     device = target.get_input_embeddings().weight.device
     started = time.perf_counter()
-    # Only the last position's logits are needed: skipping the rest saves a quarter of a
-    # 200-token prefill on a CPU.
-    cache, logits, reused = prefix_cache.prefill(target, prompt_ids)
+    cache, logits, reused = prefix_cache.prefill(target, prompt_ids, deadline=stops.deadline,
+                                                 is_cancelled=stops.is_cancelled)
     prefill_seconds = time.perf_counter() - started
     out = Continuation(stops, decode)
     tally = DecodeStats()  # what the draft → verify rounds add up to
-    if not torch.isfinite(logits).all():
+    if logits is None:  # stopped mid-prefill: the chunks read stay cached for next time
+        stop = StopReason.TIME_BUDGET if stops.expired() else StopReason.CANCELLED
+    elif not torch.isfinite(logits).all():
         stop = StopReason.ERROR
     elif stops.max_new_tokens <= 0:
         stop = StopReason.MAX_TOKENS
@@ -84,6 +85,9 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
     while stop is None:
         if stops.is_cancelled():
             stop = StopReason.CANCELLED
+            break
+        if stops.expired():
+            stop = StopReason.TIME_BUDGET
             break
         k = draft_length.choose(out.remaining())
         if k > 0:

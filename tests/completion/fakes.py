@@ -27,14 +27,20 @@ class FakeGenerator:
     draft_context_window: int = 2048
     bos_id: int | None = 1
     seconds_per_token: float = 0.0  # a slow model, for time budgets
+    seconds_per_encode: float = 0.0  # a slow tokenizer: context building takes time
     prompts: list = field(default_factory=list)
     draft_prompts: list = field(default_factory=list)
     decodings: list = field(default_factory=list)  # each call's DecodingConfig
+    deadlines: list = field(default_factory=list)  # each call's deadline (None: no budget)
+    encoded_at: list = field(default_factory=list)  # when each encode call began (perf_counter)
 
     def token_id(self, token):
         return self.vocabulary.get(token)
 
     def encode(self, text):
+        self.encoded_at.append(time.perf_counter())
+        if self.seconds_per_encode:
+            time.sleep(self.seconds_per_encode)
         return [ord(c) + 10 for c in text]
 
     def decode(self, ids):
@@ -42,12 +48,16 @@ class FakeGenerator:
 
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
                  is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0,
-                 decoding=DecodingConfig()):
+                 decoding=DecodingConfig(), deadline=None):
         self.prompts.append(tuple(prompt_ids))
+        self.deadlines.append(deadline)
         self.decodings.append(decoding)
         self.draft_prompts.append(tuple(draft_prompt_ids or ()))
         text, reason = "", StopReason.EOS
         for char in self.continuation[:max_new_tokens]:
+            if deadline is not None and time.perf_counter() >= deadline:  # as the decoder, between rounds
+                reason = StopReason.TIME_BUDGET
+                break
             if self.seconds_per_token:
                 time.sleep(self.seconds_per_token)
             text += char
@@ -59,4 +69,4 @@ class FakeGenerator:
                 reason = StopReason.MAX_TOKENS
         stats = DecodeStats(prompt_tokens=len(prompt_ids), new_tokens=len(text), stop_reason=reason,
                             decode_seconds=0.001, target_passes=1)
-        return FakeGeneration(tuple(self.encode(text)), text, stats)
+        return FakeGeneration(tuple(ord(c) + 10 for c in text), text, stats)

@@ -68,3 +68,19 @@ def test_each_request_decodes_with_its_own_settings():
     for decoding in (hot, DecodingConfig()):
         service.complete(CompletionRequest("x = ", 4, CompletionOptions(decoding=decoding)))
     assert gen.decodings == [hot, DecodingConfig()]
+
+
+def test_the_time_budget_counts_context_building():
+    """The budget is the whole request's: a slow context stage spends it, and the model is
+    handed the deadline fixed when the request began, before any token was encoded."""
+    gen = FakeGenerator(continuation="a = 1\n    b = 2\n", seconds_per_encode=0.06)  # one encode outlasts the budget
+    text = "def f():\n" + "    x = 1\n" * 40 + "    \n"
+    result = CompletionService(gen).complete(
+        CompletionRequest(text, len(text) - 1, CompletionOptions(time_budget_ms=50)))
+    (deadline,) = gen.deadlines
+    assert deadline is not None and deadline <= gen.encoded_at[0] + 0.05
+    assert result.stop_reason == "time-budget" and result.text == ""  # spent before the first token
+    assert result.decode.new_tokens == 0
+    unlimited = FakeGenerator(continuation=gen.continuation)
+    CompletionService(unlimited).complete(CompletionRequest(text, len(text) - 1, CompletionOptions()))
+    assert unlimited.deadlines == [None]

@@ -47,3 +47,14 @@ def test_doctor_explains_the_placement():
     run = tandem("doctor")
     assert run.returncode == 0, run.stdout
     assert "placement" in run.stdout and "target model" in run.stdout
+    # What loading checks before reading weights, checked alike.
+    assert "tokenizers         ok: draft matches the target" in run.stdout
+    assert "prompt family      embedded" in run.stdout and "memory             ok: needs about" in run.stdout
+
+
+def test_doctor_fails_on_a_draft_whose_tokenizer_is_not_the_targets():
+    # The pair swapped: a draft with more ids (the FIM tokens) than its target is refused.
+    from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
+    run = tandem("doctor", "--draft-model", str(EMBEDDED_TARGET), "--target-model", str(EMBEDDED_DRAFT))
+    assert run.returncode == 1, run.stdout
+    assert "tokenizers         FAIL: draft tokenizer has 8196 tokens, more than the target's 8192" in run.stdout

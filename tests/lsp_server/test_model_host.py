@@ -8,6 +8,7 @@ import asyncio
 from lsp_server.model_host import FAILED, READY, ModelHost, load_pair
 from models.config import PairSpec
 from models.pair import ModelPair
+from tests.models.test_loading_preflight import seven_b_pair, weights_read  # noqa: F401 (fixtures)
 
 
 def test_an_unexpected_error_while_loading_is_a_failed_load_with_the_reason(monkeypatch):
@@ -53,3 +54,57 @@ def test_a_real_load_is_ready_and_idle_afterwards():
 
     described = asyncio.run(scenario())
     assert described["state"] == READY and described["busy"] is False and described["models"]["device"] == "cpu"
+
+
+def test_the_first_pair_that_does_not_fit_is_refused_before_its_weights_are_read(monkeypatch, seven_b_pair,  # noqa: F811
+                                                                                 weights_read):
+    """No other pair is loaded, so the host has nothing to make room from: the check is
+    loading's own (models.preflight), and the server stays up saying what to do."""
+    from models import preflight
+
+    monkeypatch.setattr(preflight, "free_memory", lambda device: (20 * 2**30, "test"))
+    draft, target = seven_b_pair
+
+    async def scenario():
+        host = ModelHost()
+        models = host.lease()
+        try:
+            return await asyncio.wait_for(models.load(PairSpec(str(draft), str(target), "cpu", "float32")), 120)
+        finally:
+            host.shutdown()
+
+    outcome = asyncio.run(scenario())
+    assert outcome.state == FAILED and outcome.message.startswith("the models would not fit, so they are not loaded")
+    assert "set dtype bfloat16 (needs about 14.5 GiB, which fits)" in outcome.message and weights_read == []
+
+
+def test_a_request_cancelled_while_it_waits_for_the_worker_costs_nothing():
+    # Fast typing queues a request per keystroke, each superseding the one before; each
+    # used to pay its prompt's prefill on the worker anyway, and answers fell behind.
+    import threading
+
+    class Service:
+        def __init__(self) -> None:
+            self.ran, self.release = [], threading.Event()
+
+        def complete(self, request, is_cancelled):
+            self.ran.append(request)
+            self.release.wait(10)
+            return request
+
+    async def scenario():
+        host, service = ModelHost(), Service()
+        try:
+            first = asyncio.ensure_future(host.run(service, "first", threading.Event()))
+            await asyncio.sleep(0.1)  # the worker is busy with the first
+            superseded, newest = threading.Event(), threading.Event()
+            second = asyncio.ensure_future(host.run(service, "second", superseded))
+            third = asyncio.ensure_future(host.run(service, "third", newest))
+            superseded.set()
+            service.release.set()
+            return await asyncio.gather(first, second, third), service.ran
+        finally:
+            host.shutdown()
+
+    answers, ran = asyncio.run(scenario())
+    assert answers == ["first", None, "third"] and ran == ["first", "third"]

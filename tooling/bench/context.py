@@ -49,7 +49,7 @@ class CannedModel:
         return self._generator.encode(text)
 
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
-                 is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0, decoding=None):
+                 is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0, decoding=None, deadline=None):
         text = ""
         for char in CANNED:
             text += char

@@ -1,0 +1,72 @@
+"""`tandem doctor` checks what loading will check: the tokenizers of the pair, the prompt
+family found in the target's vocabulary, the memory needed against what is free; it exits
+non-zero where loading would refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.doctor import run_doctor
+from models import preflight
+from models.preflight import GiB
+from tests.conftest import save_tiny_checkpoint
+from tests.models.test_loading_preflight import seven_b_pair  # noqa: F401 (a fixture)
+
+
+def doctor(capsys, **settings) -> tuple[int, dict[str, str]]:
+    code = run_doctor({"device": "cpu", **settings})
+    lines = capsys.readouterr().out.splitlines()
+    return code, {line[:18].strip(): line[19:] for line in lines}
+
+
+def free(monkeypatch, gib: float) -> None:
+    monkeypatch.setattr(preflight, "free_memory", lambda device: (int(gib * GiB), "test"))
+
+
+def test_the_embedded_pair_passes_every_check(capsys):
+    code, lines = doctor(capsys)
+    assert code == 0, lines
+    assert lines["tokenizers"].startswith("ok: draft matches the target: its 8192 ids")
+    assert lines["prompt family"].startswith("embedded (promptFormat auto: the target has <PRE>, <SUF>, <MID>")
+    assert lines["memory"].startswith("ok: needs about") and "at float32 on cpu" in lines["memory"]
+
+
+def test_a_draft_with_another_tokenizer_fails_the_doctor(capsys, tmp_path):
+    other = save_tiny_checkpoint(tmp_path / "sql-draft", fim=False,
+                                 corpus=["SELECT name FROM users WHERE id = 1;\n"] * 50)
+    code, lines = doctor(capsys, draftModel=str(other))
+    assert code == 1
+    assert lines["tokenizers"].startswith(f"FAIL: draft tokenizer ('{other}') does not match the target's")
+
+
+def test_a_named_family_the_target_lacks_says_plain_and_an_unknown_one_fails(capsys):
+    code, lines = doctor(capsys, promptFormat="starcoder")
+    assert code == 0 and lines["prompt family"].startswith("plain (promptFormat starcoder: ")
+    code, lines = doctor(capsys, promptFormat="gpt")
+    assert code == 1 and lines["prompt family"].startswith("FAIL: unknown promptFormat 'gpt'")
+
+
+def test_a_7b_target_in_float32_does_not_fit_in_20_gib_and_the_doctor_says_bfloat16(
+        capsys, monkeypatch, seven_b_pair):  # noqa: F811
+    draft, target = seven_b_pair
+    free(monkeypatch, 20)
+    code, lines = doctor(capsys, draftModel=str(draft), targetModel=str(target))
+    assert code == 1 and lines["tokenizers"].startswith("ok:")
+    assert lines["memory"].startswith("FAIL: the models would not fit")
+    assert "needs about 29.0 GiB at float32" in lines["memory"]
+    assert "set dtype bfloat16 (needs about 14.5 GiB, which fits)" in lines["memory"]
+    code, lines = doctor(capsys, draftModel=str(draft), targetModel=str(target), dtype="bfloat16")
+    assert code == 0 and lines["memory"].startswith("ok: needs about 14.5 GiB at bfloat16 on cpu")
+
+
+@pytest.mark.parametrize("missing", ["draftModel", "targetModel"])
+def test_a_missing_model_directory_fails_without_the_later_checks(capsys, tmp_path, missing):
+    code, lines = doctor(capsys, **{missing: str(tmp_path / "nope")})
+    assert code == 1 and "does not exist" in lines[f"{missing.removesuffix('Model')} model"]
+    assert "tokenizers" not in lines and "memory" not in lines
+
+
+def test_an_unusable_device_fails_but_the_tokenizers_are_still_compared(capsys):
+    code, lines = doctor(capsys, device="npu")
+    assert code == 1 and lines["placement"].startswith("unusable:")
+    assert lines["tokenizers"] == "ok: draft matches the target" and "memory" not in lines
