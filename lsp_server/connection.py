@@ -5,6 +5,7 @@ that could not be read.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -52,6 +53,10 @@ async def read_messages(read: Callable[[], Awaitable[bytes]], protocol: TandemPr
             except Exception as error:  # one bad message never ends the loop
                 log.exception("Unable to handle message")
                 report_error(error, JsonRpcException)
+            # pygls starts an async handler as a task; let it take its snapshot of the
+            # document now, before the next message of this chunk (a change, a didClose)
+            # is applied: a request is read against the text it was sent for.
+            await asyncio.sleep(0)
 
 
 def _dropped(protocol: TandemProtocol, dropped: Dropped, tell_user: Callable[[str, str], None]) -> None:

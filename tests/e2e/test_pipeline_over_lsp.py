@@ -248,3 +248,30 @@ def test_over_tcp_a_huge_length_is_dropped_and_the_connection_goes_on():
     finally:
         process.kill()
         process.wait()
+
+
+def _framed(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_a_request_is_read_against_the_text_it_was_sent_for_whatever_follows_it():
+    # Fast typing puts a request and the next change (or a didClose) in one read. pygls
+    # starts an async handler as a task, after the rest of the read was applied: the request
+    # then found its document closed ("not open", -32602) or a newer text than it was for.
+    server = RawServer()
+    try:
+        server.initialize()
+        uri = "file:///fast.py"
+        opened = {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "python", "version": 1, "text": "def f(x):\n    return x\n"}}}
+        for request_id in (1, 2, 3):
+            asked = {"jsonrpc": "2.0", "id": request_id, "method": "textDocument/inlineCompletion", "params": {
+                "textDocument": {"uri": uri}, "position": {"line": 1, "character": 12},
+                "context": {"triggerKind": 2}}}
+            closed = {"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {"textDocument": {"uri": uri}}}
+            server.send_bytes(_framed(opened) + _framed(asked) + _framed(closed))  # one write, one read
+            answer = server.receive_response(request_id, timeout=120)[0]
+            assert "result" in answer, answer  # answered (with nothing: its document closed), not an error
+    finally:
+        server.close()

@@ -53,6 +53,7 @@ class RunResult:
     normal_sent: int = 0
     unanswered: int = 0
     normal_errors: dict[int, int] = field(default_factory=dict)  # error code -> count
+    error_examples: dict[int, str] = field(default_factory=dict)  # error code -> its first message
     malformed_sent: int = 0
     malformed_answered: int = 0  # broken requests that still got an answer (an error)
     cancelled: int = 0  # answered "cancelled" after the client's $/cancelRequest
@@ -299,6 +300,7 @@ async def run_once(server_args: list[str], settings: dict, steps: list[Step], te
                 elif "error" in message:
                     code = message["error"].get("code", 0)
                     result.normal_errors[code] = result.normal_errors.get(code, 0) + 1
+                    result.error_examples.setdefault(code, message["error"].get("message", ""))
                 else:
                     result.latencies_ms.append(elapsed * 1000)
         result.messages = client.messages
@@ -368,8 +370,10 @@ def report(clean: RunResult | None, soak: RunResult, keystrokes: int) -> int:
     print()
     for name, ok in checks:
         print(f"{'ok  ' if ok else 'FAIL'}  {name}")
-    if soak.normal_errors:
-        print(f"error codes of normal requests: {soak.normal_errors}")
+    for run in (clean, soak):
+        for code, example in (run.error_examples.items() if run else ()):
+            print(f"{'clean' if run is clean else 'soak'} run, error {code} ({run.normal_errors[code]}×), "
+                  f"for example: {example}")
     return 0 if all(ok for _, ok in checks) else 1
 
 
