@@ -93,25 +93,12 @@ def _out_of_memory(error: BaseException) -> bool:
     return isinstance(error, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(error).lower()
 
 
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def weights_bytes(path: Path, dtype: torch.dtype) -> int:
-    """The weights' size once loaded in `dtype` (counted from the safetensors headers)."""
-    return model_need("model", path, _dtype_name(dtype)).weights
-
-
-def free_bytes(device: torch.device) -> int | None:
-    return free_memory(str(device))[0]
-
-
 def out_of_memory_message(role: str, path: Path, placement: Placement) -> str:
-    needed = weights_bytes(path, placement.dtype) / 2**30
-    free = free_bytes(placement.device)
+    dtype = str(placement.dtype).removeprefix("torch.")
+    free = free_memory(str(placement.device))[0]
     room = f"; {free / 2**30:.1f} GiB free there now" if free is not None else ""
     return (f"{role} model in '{path}' does not fit in memory on {placement.device}: its weights need about "
-            f"{needed:.1f} GiB in {str(placement.dtype).removeprefix('torch.')}, plus the KV cache{room}. "
+            f"{model_need(role, path, dtype).weights / 2**30:.1f} GiB in {dtype}, plus the KV cache{room}. "
             "Use a smaller dtype (bfloat16/float16), another device, or a smaller model")
 
 
