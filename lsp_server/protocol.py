@@ -38,6 +38,14 @@ class TandemProtocol(LanguageServerProtocol):
         self.initialize_seen = False
         self.exit_code: int | None = None  # set by `exit`: 0 after `shutdown`, else 1
 
+    # pygls caches these two in class-wide `lru_cache`s keyed by the protocol itself, which kept
+    # the last ~30 closed TCP connections' protocols and servers (and their documents) alive.
+    def get_message_type(self, method: str):
+        return types.METHOD_TO_TYPES.get(method, (None,))[0]
+
+    def get_result_type(self, method: str):
+        return types.METHOD_TO_TYPES.get(method, (None, None))[1]
+
     def structure_message(self, data: dict[str, Any]):
         try:
             return super().structure_message(data)

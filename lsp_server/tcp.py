@@ -56,14 +56,6 @@ class ConnectionProtocol(TandemProtocol):
         self.peer: object = None
         self.on_admitted: Callable[[], None] = lambda: None
 
-    # pygls caches these two in class-wide `lru_cache`s keyed by the protocol itself, which kept
-    # the last ~30 closed connections' protocols and servers (and their documents) alive.
-    def get_message_type(self, method: str):
-        return types.METHOD_TO_TYPES.get(method, (None,))[0]
-
-    def get_result_type(self, method: str):
-        return types.METHOD_TO_TYPES.get(method, (None, None))[1]
-
     def handle_message(self, message) -> None:
         given = _take_token(message)  # never reaches pygls, whose `initialize` logs its params
         if not self.admitted:
