@@ -54,19 +54,31 @@ class Outcome:
 
 def bwrap_argv(workdir: str) -> list[str]:
     """bubblewrap around a command: `workdir` is the only writable place, at INSIDE."""
+    visible = [arg for root in _python_roots_under("/tmp") for arg in ("--ro-bind", root, root)]
     return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--ro-bind", "/", "/", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+            "--ro-bind", "/", "/", "--tmpfs", "/tmp", *visible, "--proc", "/proc", "--dev", "/dev",
             "--bind", workdir, INSIDE, "--chdir", INSIDE, "--"]
+
+
+def _python_roots_under(hidden: str) -> list[str]:
+    """What the interpreter and the guard are read from, where the private `hidden` would
+    cover it (a checkout or a virtualenv under /tmp): shown again, read-only."""
+    paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+             str(GUARD.parent), *sys.path}
+    under = sorted(os.path.realpath(p) for p in paths if p and os.path.exists(p))
+    under = [p for p in under if p.startswith(hidden + os.sep)]  # never all of it
+    return [p for i, p in enumerate(under) if not any(p.startswith(q + os.sep) or p == q for q in under[:i])]
 
 
 @functools.cache
 def bwrap_problem() -> str | None:
-    """Why bubblewrap cannot contain programs here, or None: probed once by running `true`."""
+    """Why bubblewrap cannot contain programs here, or None: probed once by running this
+    Python inside it."""
     if not shutil.which("bwrap"):
         return "bwrap is not installed (Debian: apt-get install bubblewrap)"
     with tempfile.TemporaryDirectory(prefix="tandem-eval-probe-") as workdir:
         try:
-            probe = subprocess.run([*bwrap_argv(workdir), "true"], stdin=subprocess.DEVNULL,
+            probe = subprocess.run([*bwrap_argv(workdir), sys.executable, "-I", "-c", "pass"], stdin=subprocess.DEVNULL,
                                    capture_output=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"bwrap did not run: {error}"
