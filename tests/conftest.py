@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.standin_fixture import standins  # noqa: F401  (the real-vocabulary stand-in pair)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
