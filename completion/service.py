@@ -12,6 +12,8 @@ Each stage is a function of plain values; this class runs them in order and time
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +36,8 @@ from models.records import DecodeStats, StopReason
 # Positions kept free beyond the new tokens: the longest draft, which may be rolled back,
 # and the token it is verified with.
 DRAFT_HEADROOM = MAX_DRAFT_TOKENS + 1
+
+log = logging.getLogger(__name__)
 
 
 class TimeBudget:
@@ -158,6 +162,10 @@ class CompletionService:
         lap("context")
         draft_budget = self.prompt_budget(options, generator.draft_context_window)
         prompt = build_prompt(choice, window, draft_budget)
+        if log.isEnabledFor(logging.DEBUG):  # -vv: the exact ids each model reads, for checking layouts
+            log.debug("prompt uri=%s offset=%d format=%s ids=%s draftIds=%s", request.uri, request.offset,
+                      prompt.format, json.dumps(prompt.ids, separators=(",", ":")),
+                      json.dumps(prompt.draft_ids, separators=(",", ":")))
         rule = StopRule(decision.mode, context)
         budget = TimeBudget(deadline, rule.should_stop if options.postprocess else lambda text: False)
         lap("prompt")

@@ -10,6 +10,7 @@ family is the one `completion.formats.choose_format` finds in the target's vocab
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 
 def _line(label: str, value: str) -> None:
@@ -105,25 +106,26 @@ def _check_pair(draft, target, plan, settings: dict) -> bool:
     return ok
 
 
-class _Vocabulary:
-    """The target's tokenizer as `completion.formats` sees a model: ids of spelled tokens, BOS."""
+def _as_the_server_sees_it(tokenizer):
+    """The target's tokenizer behind the server's own `ModelPair` (its token_id, bos_id and
+    encode, which `completion.formats` calls), without weights: the family and any text the
+    doctor encodes go through exactly the server's path. The pair also keeps a buffer that
+    spells a tokenizer's fill token (CodeLlama's "<FILL_ME>") as text, where the raw
+    tokenizer would split it into an infilling prompt."""
+    from models.loading import LoadedModel
+    from models.pair import ModelPair
 
-    def __init__(self, tokenizer) -> None:
-        self._vocab, self._tokenizer = tokenizer.get_vocab(), tokenizer
-        self.bos_id = tokenizer.bos_token_id
-
-    def token_id(self, token: str) -> int | None:
-        return self._vocab.get(token)
-
-    def encode(self, text: str) -> list[int]:
-        return self._tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+    rows = len(tokenizer)
+    target = LoadedModel("target", Path(getattr(tokenizer, "name_or_path", "") or "."), model=None,
+                         tokenizer=tokenizer, placement=None, vocab_size=rows, context_window=0, load_seconds=0.0)
+    return ModelPair(target, target)
 
 
 def _family(tokenizer, requested: str) -> str:
     """The prompt family the server will use, and why; ValueError for an unknown name."""
     from completion.formats import choose_format
 
-    choice = choose_format(_Vocabulary(tokenizer), requested)
+    choice = choose_format(_as_the_server_sees_it(tokenizer), requested)
     how = f"promptFormat {requested}"
     if choice.warning:
         return f"{choice.name} ({how}: {choice.warning})"

@@ -70,3 +70,25 @@ def test_an_unusable_device_fails_but_the_tokenizers_are_still_compared(capsys):
     code, lines = doctor(capsys, device="npu")
     assert code == 1 and lines["placement"].startswith("unusable:")
     assert lines["tokenizers"] == "ok: draft matches the target" and "memory" not in lines
+
+
+def test_the_stand_in_pair_passes_and_the_doctor_finds_codellamas_layout(capsys, standins):
+    """Real LLaMA-2 / CodeLlama vocabularies (tooling/standins): the family comes from the
+    server's own pair, which keeps CodeLlama's fill token "<FILL_ME>" as text."""
+    code, lines = doctor(capsys, draftModel=str(standins.draft), targetModel=str(standins.target))
+    assert code == 0, lines
+    assert lines["tokenizers"].startswith("ok: draft matches the target: its 32000 ids")
+    assert lines["prompt family"] == ("codellama (promptFormat auto: the target has ▁<PRE>, ▁<SUF>, ▁<MID>; "
+                                      "prefix, suffix, middle)")
+    assert lines["memory"].startswith("ok: needs about") and "at float32 on cpu" in lines["memory"]
+
+
+def test_the_doctor_encodes_text_that_spells_the_fill_token_as_text(standins):
+    from lsp_server.doctor import _as_the_server_sees_it
+    from models.preflight import load_tokenizer
+
+    vocabulary = _as_the_server_sees_it(load_tokenizer("target", standins.target))
+    before = vocabulary.encode("  x = 1")
+    ids = vocabulary.encode("a = 1  # <FILL_ME>\nb = 2\n")
+    assert ids and max(ids) < 32000  # no ▁<PRE>/▁<SUF>/▁<MID> (32007..32009), no <FILL_ME> (32016)
+    assert vocabulary.encode("  x = 1") == before  # the tokenizer is left as it was
