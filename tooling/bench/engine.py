@@ -2,7 +2,11 @@
 assisted generation, on the same models and held-out prompts, side by side in one run.
 
 Every row decodes greedily to EOS or --new-tokens; "identical" compares each prompt's
-tokens with target-only greedy. speedup = tokens/s against target-only, prefill included.
+tokens with target-only greedy, and the lines under the table give each row's divergence
+rate (prompts whose tokens differ / prompts) under the run's dtype: float32 is
+token-identical (tested), bfloat16 not always (a verify pass of k+1 tokens and a one-token
+step round differently), so a bfloat16 run says how often. speedup = tokens/s against
+target-only, prefill included.
 The model columns describe the decode phase (the prefill is the same work in every row):
 α = accepted / drafted; E = tokens per verify pass; k̄ = drafted tokens per round;
 c = one draft-model token's time / one target step's time (the target-only row's own
@@ -132,6 +136,21 @@ def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int =
     return list(rows.values())
 
 
+def differing(row: Row, baseline: Row) -> int:
+    """Prompts whose tokens differ from the baseline's (target-only greedy)."""
+    return sum(a != b for a, b in zip(row.outputs, baseline.outputs, strict=True))
+
+
+def format_divergence(rows: list[Row], dtype: str) -> str:
+    """Each row's divergence from target-only greedy (rows[0]), as a rate, under its dtype."""
+    baseline = rows[0]
+    lines = [f"divergence from target-only greedy in {dtype} (prompts whose tokens differ / prompts):"]
+    for row in rows[1:]:
+        count, total = differing(row, baseline), len(baseline.outputs)
+        lines.append(f"  {row.name:<32} {count:>3}/{total:<3} {count / total:>6.1%}")
+    return "\n".join(lines)
+
+
 def format_table(rows: list[Row]) -> str:
     baseline = rows[0]
     target_step = baseline.decode_seconds / baseline.decode_tokens
@@ -140,8 +159,7 @@ def format_table(rows: list[Row]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         speedup = row.tokens_per_second / baseline.tokens_per_second
-        identical = "yes" if row.outputs == baseline.outputs else \
-            f"no ({sum(a != b for a, b in zip(row.outputs, baseline.outputs))})"
+        identical = "yes" if row.outputs == baseline.outputs else f"no ({differing(row, baseline)})"
         cells = ["–"] * 8  # α E k̄ c theory effic. v engine
         if row.drafted:
             decode_speedup = (row.decode_tokens / row.decode_seconds) / (1 / target_step)
@@ -165,9 +183,11 @@ def main(pair: ModelPair, prompt_count: int, new_tokens: int, k: int) -> int:
     rows = run(pair, prompt_count, new_tokens, k)
     target_step = rows[0].decode_seconds / rows[0].decode_tokens
     placement = pair.target.placement
+    dtype = str(placement.dtype).removeprefix("torch.")
     print(f"tandem bench engine: {prompt_count} held-out prompts of 200 tokens, ≤{new_tokens} new tokens, "
-          f"greedy, {placement.device}/{str(placement.dtype).removeprefix('torch.')}, "
-          f"{torch.get_num_threads()} threads")
+          f"greedy, {placement.device}/{dtype}, {torch.get_num_threads()} threads")
     print(f"target {pair.target.path} · draft {pair.draft.path} · target step {target_step * 1000:.2f} ms")
     print(format_table(rows))
+    print()
+    print(format_divergence(rows, dtype))
     return 0

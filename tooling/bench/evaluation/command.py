@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.evaluation.configs import DEFAULT_MAX_NEW_TOKENS, eval_configs, evaluation_settings
 from bench.evaluation.metrics import lossless, table
 from bench.evaluation.plots import write_plots
-from bench.evaluation.report import RunInfo, write_report
+from bench.evaluation.report import RunInfo, models_dtype, write_report
 from bench.evaluation.runner import Attempt, run_direct, run_over_lsp
 from bench.evaluation.scoring import Score, score_all
 from bench.evaluation.tasks import TASK_SETS, DataError, build_task_sets, default_data_path, load_problems
@@ -83,7 +83,7 @@ def run_eval(args: argparse.Namespace, settings: dict) -> int:
                    status, data, len(problems), args.seed, args.limit, max_new_tokens, args.exec_timeout,
                    (sum(s.passed for s in reference), len(reference)), time.perf_counter() - started)
     report = write_report(out, info, rows, check, scores, configs, task_sets, plots)
-    _print_summary(rows, check)
+    _print_summary(rows, check, models_dtype(status))
     print(f"report: {report}")
     return 0
 
@@ -112,11 +112,13 @@ def _write_results(path: Path, scores: list[Score]) -> None:
             file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _print_summary(rows, check) -> None:
+def _print_summary(rows, check, dtype: str) -> None:
     print(f"{'task set':<13} {'configuration':<13} {'pass@1':>7} {'exact':>7} {'p50 ms':>7} {'speedup':>8}")
     for r in rows:
         print(f"{r.task_set:<13} {r.config:<13} {r.pass_at_1:>7.1%} {r.exact_match:>7.1%} "
               f"{(r.latency_p50 or 0):>7.0f} {(f'{r.speedup:.2f}×' if r.speedup else '–'):>8}")
     if check is not None:
+        divergence = f"{check.divergence:.1%}" if check.divergence is not None else "–"
         print(f"lossless (greedy speculative = target alone): {check.identical}/{check.compared} identical, "
-              f"pass@1 {check.pass_speculative} vs {check.pass_target}: {'yes' if check.holds else 'NO'}")
+              f"divergence {divergence} in {dtype}, pass@1 {check.pass_speculative}/{check.compared} speculative "
+              f"vs {check.pass_target}/{check.compared} target alone: {'yes' if check.holds else 'NO'}")

@@ -88,6 +88,12 @@ class Lossless:
     failed: int = 0             # either request failed
 
     @property
+    def divergence(self) -> float | None:
+        """Share of the compared tasks whose suggestions differ: 0 in float32; in bfloat16
+        a verify pass of k+1 tokens and a one-token step may round differently."""
+        return len(self.differing) / self.compared if self.compared else None
+
+    @property
     def holds(self) -> bool:
         return self.compared > 0 and self.identical == self.compared and self.pass_target == self.pass_speculative
 

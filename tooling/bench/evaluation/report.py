@@ -62,6 +62,11 @@ def _number(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{suffix}"
 
 
+def models_dtype(status: dict) -> str:
+    """The dtype the server ran the models in, from its `tandem/status`."""
+    return (status.get("models") or {}).get("dtype", "an unknown dtype")
+
+
 def _header(info: RunInfo) -> list[str]:
     models = info.models.get("models") or {}
     model = lambda role: (f"`{models[role]['path']}` ({models[role]['parameters'] / 1e6:.1f} M parameters; "  # noqa: E731
@@ -111,7 +116,7 @@ def _results(rows: list[Row], configs: list[EvalConfig]) -> list[str]:
     return lines
 
 
-def _lossless(check: Lossless | None) -> list[str]:
+def _lossless(check: Lossless | None, dtype: str) -> list[str]:
     if check is None:
         return ["## Lossless check", "", "Not run: it needs both the `target` and `speculative` configurations.", ""]
     verdict = ("**Greedy speculative decoding is lossless here**: " if check.holds else
@@ -120,7 +125,8 @@ def _lossless(check: Lossless | None) -> list[str]:
                                                           "requests"),
                                         (check.failed, f"{check.failed} where a request failed")) if count]
     lines = ["## Lossless check", "",
-             verdict + f"{check.identical}/{check.compared} suggestions identical to the target alone's; "
+             verdict + f"{check.identical}/{check.compared} suggestions identical to the target alone's "
+             f"(divergence {_percent(check.divergence)} in {dtype}); "
              f"pass@1 {check.pass_speculative}/{check.compared} speculative vs {check.pass_target}/{check.compared} "
              "target alone." + (f" Not compared: {'; '.join(skipped)}." if skipped else ""), ""]
     if check.differing:
@@ -158,8 +164,9 @@ def _outcomes(scores: list[Score], configs: list[EvalConfig]) -> list[str]:
 
 def write_report(out: Path, info: RunInfo, rows: list[Row], check: Lossless | None, scores: list[Score],
                  configs: list[EvalConfig], task_sets: list[str], plots: list[str]) -> Path:
-    lines = [*_header(info), *_lossless(check), *_results(rows, configs), *_ablations(rows, task_sets),
-             *_outcomes(scores, configs), "## Plots", "", *(f"![{p}]({p})" for p in plots), "",
+    lines = [*_header(info), *_lossless(check, models_dtype(info.models)), *_results(rows, configs),
+             *_ablations(rows, task_sets), *_outcomes(scores, configs),
+             "## Plots", "", *(f"![{p}]({p})" for p in plots), "",
              "Every attempt, with its suggestion and test outcome: `results.jsonl`.", ""]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
