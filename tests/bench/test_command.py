@@ -13,7 +13,7 @@ from lsp_server.cli import _settings_from, build_parser
 from lsp_server.settings import setting_fields
 
 OWN_OPTIONS = {
-    "engine": {"--prompts", "--new-tokens", "--k", "--threads"},
+    "engine": {"--prompts", "--new-tokens", "--k", "--threads", "--project-7b"},
     "context": {"--samples", "--threads"},
     "latency": {"--functions", "--seed", "--png"},
     "soak": {"--keystrokes", "--documents", "--interval-ms", "--seed", "--no-clean-run"},
@@ -51,7 +51,8 @@ def test_old_command_lines_still_parse_with_their_defaults():
     assert (args.suite, args.limit, args.out, args.direct, args.seed, args.exec_timeout) == ("eval", 2, "DIR", True, 0, 5.0)
     assert _settings_from(args) == {"maxNewTokens": 128}  # eval's own default for a function body
     args = build_parser().parse_args(["bench", "engine", "--k", "3", "--draft-model", "D"])
-    assert (args.prompts, args.new_tokens, args.k) == (20, 64, 3)
+    assert (args.prompts, args.new_tokens, args.k, args.project_7b) == (20, 64, 3, False)
+    assert build_parser().parse_args(["bench", "engine", "--project-7b"]).project_7b is True
     assert _settings_from(args) == {"draftModel": "D", "dtype": "float32"}
     args = build_parser().parse_args(["bench", "latency", "--seed", "5", "--draft-tokens", "2"])
     assert args.seed == 5 and _settings_from(args) == {"draftTokens": 2}  # its --seed is not the setting

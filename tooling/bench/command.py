@@ -33,6 +33,9 @@ def register(commands) -> None:
     engine.add_argument("--new-tokens", type=int, default=64, help="tokens generated per prompt at most")
     engine.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
     engine.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    engine.add_argument("--project-7b", action="store_true",
+                        help="after the model-costs table, project CodeLlama-7B's step and prefill from one "
+                             "decoder layer at its width (builds ~1.3 GB in float32; 1–2 minutes on a small CPU)")
     add_setting_flags(engine, MODEL_FLAGS, defaults={"dtype": "float32"})
     engine.set_defaults(run=_run_engine)
 
@@ -125,8 +128,13 @@ def _run_engine(args: argparse.Namespace, settings: dict) -> int:
     pair = _load_pair(args, {**settings, "engine": "transformers"})
     if pair is None:
         return 2
+    from bench import costs
     from bench.engine import main
-    return main(pair, args.prompts, args.new_tokens, args.k)
+    status = main(pair, args.prompts, args.new_tokens, args.k)
+    if status != 0:
+        return status
+    # Each model's own step and prefill costs on this machine, after the decoding table.
+    return costs.main(pair, args.project_7b, log=lambda text: print(text, file=sys.stderr))
 
 
 def _run_context(args: argparse.Namespace, settings: dict) -> int:
