@@ -15,6 +15,7 @@ import os
 import random
 import statistics
 import struct
+import sys
 import time
 import zlib
 from dataclasses import dataclass
@@ -158,12 +159,36 @@ def write_histogram(path: Path, latencies_ms: list[float], bin_ms: int = 25, bin
                      + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
 
 
+async def _loaded_models(client: TandemClient) -> dict | None:
+    """The server's models once loaded; None, after saying why, when they failed to load (a
+    server without models answers every request at once with nothing: no latency to report)."""
+    status = await client.status()
+    while status["state"] == "loading":
+        await asyncio.sleep(0.2)
+        status = await client.status()
+    if status["state"] != "ready" or not status.get("models"):
+        print(f"tandem bench latency: the server has no models to time ({status['state']}): "
+              f"{status.get('error') or 'no models loaded'}", file=sys.stderr)
+        return None
+    return status["models"]
+
+
+def describe_models(models: dict) -> str:
+    """One line naming what was timed: each model's directory and size, device and dtype."""
+    def one(role: str) -> str:
+        model = models[role]
+        engine = model["engine"].split(" (", 1)[0]  # its name; the reason in brackets is `tandem doctor`'s
+        return f"{role} {model['path']} ({model['parameters'] / 1e6:.1f}M, {engine})"
+    return f"models: {one('draft')} · {one('target')} · {models['device']}/{models['dtype']}"
+
+
 async def run(server_args: list[str], settings: dict, functions: int, seed: int, png: Path) -> int:
     client = TandemClient(server_args)
     await client.start(settings)
     try:
-        while (await client.status())["state"] == "loading":
-            await asyncio.sleep(0.2)
+        loaded = await _loaded_models(client)
+        if loaded is None:
+            return 2
         pid = client.client._server.pid
         rng = random.Random(seed)
         requests: list[Request] = []
@@ -183,6 +208,7 @@ async def run(server_args: list[str], settings: dict, functions: int, seed: int,
     write_histogram(png, latency)
     print(f"tandem bench latency: {functions} held-out function bodies retyped at 8–12 chars/s, "
           f"{keystrokes} keystrokes, {len(requests)} requests; ms p50 / p95 / p99")
+    print(describe_models(loaded))
     rows = [
         ("all requests", percentiles(latency)),
         (f"answered with text ({len(answered)})", percentiles(answered)),
