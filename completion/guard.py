@@ -1,12 +1,15 @@
-"""Cut a completion that makes the file's syntax worse to the longest shorter cut that
-does not; keep it whole when no cut helps (the buffer may be mid-edit anyway).
+"""Cut a completion that makes the file's syntax worse, by tree-sitter's count, to the
+longest shorter cut that does not; drop it when no cut helps (a missing suggestion costs
+the user nothing, a broken one their trust). CPython's parser judges next
+(completion/validity.py).
 
 The document with the suggestion applied is reparsed incrementally from the document's
 own tree (a fraction of a millisecond on a 2,000-line file), and its problems are counted
 against the document's: ERROR and MISSING nodes, plus empty blocks in the edited range
 (tree-sitter-python parses a header with nothing under it, `if y > 10:`, without either).
 Typing leaves a buffer broken more often than not, so the comparison is with what was
-there, never with a clean parse.
+there, never with a clean parse: a completion that leaves as many problems as there were
+is kept whole.
 
 In a long document only a window is reparsed, whole lines within NEAR_CHARS of the edit
 (from a top-level statement where one starts in reach), with and without each candidate:
@@ -83,11 +86,12 @@ def window(source: bytes, start: int, end: int) -> tuple[int, int]:
 
 
 def guard(tree: Tree, source: bytes, cursor: int, replace_bytes: int, text: str) -> tuple[str, bool]:
-    """(text to show, whether it was cut). `cursor` and `replace_bytes` are in bytes.
+    """(text to show, whether it was cut or dropped). `cursor` and `replace_bytes` are in bytes.
 
     Cut when the whole text leaves more problems than the document had, or when a shorter
     cut leaves fewer than the whole text does (it fixed the line being typed and then broke
-    something: `x = ` + `foo(a))`)."""
+    something: `x = ` + `foo(a))`). Dropped ("") when the whole text leaves more problems
+    than the document had and no cut leaves at most as many."""
     encode = lambda s: s.encode("utf-8", "surrogatepass")  # noqa: E731 - one line, used thrice
     end = cursor + replace_bytes
     low, high = window(source, cursor, end)
@@ -103,4 +107,6 @@ def guard(tree: Tree, source: bytes, cursor: int, replace_bytes: int, text: str)
         after = errors_with(tree, source, cursor, end, encode(candidate))
         if after <= before and (after < whole or whole > before):
             return candidate, True
-    return text, False  # no shorter cut is better: keep what the model wrote
+    if whole > before:
+        return "", True  # worse than the document, and no cut mends it
+    return text, False  # no worse than the document, and no cut is better

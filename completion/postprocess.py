@@ -1,23 +1,31 @@
 """From the model's text to the suggestion shown: named steps, each a pure function.
 
   trim_suffix_overlap  lines the completion ends with that the suffix already starts with
+  cut_suffix_repeats   from the first line that writes the suffix's next line again (at
+                       any depth) or defines again the name the suffix defines next
   fit_line_tail        the auto-closed `)]}"'` right of the cursor: drop it from the
                        completion, or let the suggestion replace it
   normalise_indent     the file's indentation (tabs, or its width of spaces)
   syntax guard         (completion/guard.py) a shorter cut when the text breaks the file
+                       by tree-sitter's count, and (completion/validity.py) by CPython's
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
+from completion.bounds import NEAR_CHARS
 from completion.brackets import CLOSERS, first_close_of_open
-from completion.cursor import CursorContext
+from completion.cursor import CursorContext, lines_after_first
 from completion.indent import TAB_WIDTH, indent_width, leading
 
 LINE_TAIL_CHARS = set(")]}\"'`:;, \t")
 MODEL_STEPS = (2, 3, 4, 8)  # indentation steps a model plausibly uses
+_DEFINES = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
+# Lines too common to count as repeating the suffix: punctuation, or one word (`pass`, `else:`).
+_TRIVIAL_LINE = re.compile(r"[\W_]*|\w+:?")
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,39 @@ def trim_suffix_overlap(text: str, suffix: str) -> str:
         tail = [line.strip() for line in lines[-count:]]
         if tail == following[:count]:
             return "\n".join(lines[:-count]).rstrip()
+    return text
+
+
+def _defined_name(line: str) -> str | None:
+    match = _DEFINES.match(line.strip())
+    return match.group(1) if match else None
+
+
+def _in_a_block_it_opened(lines: list[str], index: int) -> bool:
+    """Line `index` of a completion is the body of a header the completion wrote (`if not
+    line:` then `return lines` before the suffix's own `return lines`: an early exit, not
+    a repeat)."""
+    width = indent_width(lines[index])
+    parent = next((line for line in reversed(lines[:index]) if line.strip() and indent_width(line) < width), None)
+    return parent is not None and parent.rstrip().endswith(":")
+
+
+def cut_suffix_repeats(text: str, context: CursorContext) -> str:
+    """`text` up to its first line that the suffix makes redundant: one that writes the
+    suffix's next code line again, at any depth (the model looping back over what follows;
+    the stop rule only sees the same depth), or one that defines the name the suffix's next
+    definition defines (a second `def load` above `def load`). The first line counts with
+    the cursor's line prefix; when it is the one, nothing is left."""
+    following = [line.strip() for line in lines_after_first(context.suffix) if line.strip()]
+    next_line = following[0] if following else ""
+    defined_next = next((name for name in map(_defined_name, following) if name), None)
+    lines = text.split("\n")
+    whole_lines = [context.line_prefix[-NEAR_CHARS:] + lines[0], *lines[1:]]
+    for index, whole in enumerate(whole_lines):
+        repeats = whole.strip() == next_line and not _TRIVIAL_LINE.fullmatch(next_line) \
+            and not _in_a_block_it_opened(whole_lines, index)
+        if repeats or (defined_next is not None and _defined_name(whole) == defined_next):
+            return "\n".join(lines[:index]).rstrip()
     return text
 
 
@@ -132,6 +173,7 @@ def postprocess(text: str, context: CursorContext, single_line: bool, unit: str,
                 open_brackets: str = "") -> Suggestion:
     """The model's finished text (stop rules applied) → what the editor shows."""
     text = trim_suffix_overlap(text, context.suffix)
+    text = cut_suffix_repeats(text, context)
     text = normalise_indent(text, context, unit)
     suggestion = fit_line_tail(text, context.line_suffix, open_brackets) if single_line or "\n" not in text \
         else Suggestion(text)

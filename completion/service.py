@@ -5,7 +5,7 @@
   context   suffix, cross-file snippets, prefix window within the token budget
   prompt    the target family's layout, and the draft's left-context prompt
   generate  the model, with the stop rule called as tokens arrive
-  finish    stop-rule cut, post-processing, syntax guard
+  finish    stop-rule cut, post-processing, validity (CPython's parser, then tree-sitter's)
 
 Each stage is a function of plain values; this class runs them in order and times them.
 """
@@ -30,6 +30,7 @@ from completion.postprocess import indent_unit, postprocess
 from completion.prompt import build_prompt
 from completion.stops import StopRule
 from completion.syntax import parse, syntax_at_tree
+from completion.validity import keep_valid
 from models.config import MAX_DRAFT_TOKENS, DecodingConfig
 from models.records import DecodeStats, StopReason
 
@@ -88,7 +89,7 @@ class CompletionResult:
     syntax_error: bool = False
     replace_chars: int = 0    # code points right of the cursor the text replaces
     snippets: tuple[str, ...] = ()  # cross-file definitions in the prompt
-    guarded: bool = False           # the syntax guard cut the text shorter
+    guarded: bool = False           # the validity checks cut the text shorter, or dropped it all
     warnings: tuple[str, ...] = ()  # for the user (e.g. a promptFormat this model cannot do)
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -166,7 +167,7 @@ class CompletionService:
             log.debug("prompt uri=%s offset=%d format=%s ids=%s draftIds=%s", request.uri, request.offset,
                       prompt.format, json.dumps(prompt.ids, separators=(",", ":")),
                       json.dumps(prompt.draft_ids, separators=(",", ":")))
-        rule = StopRule(decision.mode, context)
+        rule = StopRule(decision.mode, context, header_body=options.multiline != "never")
         budget = TimeBudget(deadline, rule.should_stop if options.postprocess else lambda text: False)
         lap("prompt")
         # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
@@ -191,8 +192,13 @@ class CompletionService:
             # Prose (a docstring or comment being continued) is not judged by the parser.
             prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
             if text and not prose:
+                # Shown only if the file is no worse for it: cut to the longest valid
+                # prefix, or dropped (guarded, text "") when none is valid.
+                text, cut_by_python = keep_valid(text, context, replace_chars)
                 replaced = len(context.line_suffix[:replace_chars].encode("utf-8", "surrogatepass"))
-                text, guarded = guard(tree, source, cursor, replaced, text)
+                text, cut_by_tree = guard(tree, source, cursor, replaced, text) if text else ("", False)
+                guarded = cut_by_python or cut_by_tree
+                replace_chars = replace_chars if text else 0
         lap("finish")
         return CompletionResult(
             text=text, mode=decision.mode, reason=decision.reason, decode=stats, prompt_format=prompt.format,

@@ -66,7 +66,7 @@ async def run_complete(args: argparse.Namespace, settings: dict) -> int:
                           "wallSeconds": round(wall, 3)}, indent=2))
         return 0
     print(f"--- completion at {path}:{args.line}:{args.character} ---")
-    print(completion if completion else "(nothing to suggest here)")
+    print(completion or _why_nothing(last))
     print("---")
     if last:
         print(_request_line(last))
@@ -77,3 +77,12 @@ async def run_complete(args: argparse.Namespace, settings: dict) -> int:
           f"whole command {wall:.2f} s")
 
     return 0
+
+
+def _why_nothing(last: dict) -> str:
+    """What the server did when it shows nothing: a model's text that was not valid Python
+    is dropped (a missing suggestion costs the user nothing, a broken one their trust)."""
+    if last.get("guarded") and last.get("newTokens"):
+        return (f"(nothing to suggest here: the model wrote {last['newTokens']} tokens that did not leave "
+                "valid Python, so the server showed nothing)")
+    return "(nothing to suggest here)"

@@ -189,11 +189,13 @@ def test_guard_compares_a_broken_buffer_with_itself():
 
 
 def test_guard_never_cuts_a_replace_suggestion():
-    assert guarded("x = foo(|)\n", "a)) + (", replace_chars=1) == ("a)) + (", False)
+    # It carries the line's tail: kept whole when no worse, else dropped (issue 15).
+    assert guarded("x = foo(|)\n", "a).strip()", replace_chars=1) == ("a).strip()", False)
+    assert guarded("x = foo(|)\n", "a)) + (", replace_chars=1) == ("", True)
 
 
-def test_guard_keeps_the_text_when_no_cut_helps():
-    assert guarded("x = foo(|)\n", "(((") == ("(((", False)
+def test_guard_drops_the_text_when_no_cut_helps():
+    assert guarded("x = foo(|)\n", "(((") == ("", True)  # issue 15: never show what breaks the file
 
 
 def test_guard_cuts_a_stray_closer_when_the_completion_also_fixes_the_line():

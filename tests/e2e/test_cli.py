@@ -14,13 +14,23 @@ def tandem(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
                           timeout=timeout, cwd=ROOT)
 
 
-def test_complete_prints_the_completion_and_its_stats():
-    run = tandem("complete", str(DEMO), "--line", "9", "--character", "8", "--json")
+def test_complete_prints_the_completion_and_its_stats(tmp_path):
+    # "return json." typed in the demo's `with` body: the embedded model writes valid Python there.
+    typed = tmp_path / "typed.py"
+    typed.write_text(DEMO.read_text().rstrip() + "\n        return json.\n")
+    run = tandem("complete", str(typed), "--line", "9", "--character", "20", "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["completion"].strip()
     assert result["request"]["newTokens"] > 0 and result["request"]["promptFormat"] == "embedded"
     assert result["models"]["target"]["path"].endswith("models/embedded/target")
+
+
+def test_complete_says_when_the_models_text_was_dropped_as_invalid():
+    # In the demo's empty `with` body the embedded model writes Python that does not parse.
+    run = tandem("complete", str(DEMO), "--line", "9", "--character", "8", "--time-budget-ms", "0")
+    assert run.returncode == 0, run.stderr
+    assert "tokens that did not leave valid Python, so the server showed nothing" in run.stdout
 
 
 def test_complete_where_the_server_declines_says_why():

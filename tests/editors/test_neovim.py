@@ -47,12 +47,13 @@ def test_ghost_text_from_tandem_is_shown_and_accepted(tmp_path, name):
     `file:///…/my%20project/%C3%BCber%20file.py`."""
     source = (ROOT / "examples" / "demo.py").read_text().rstrip() + "\n"
     # Line 9 is "with open(path) as handle:"; `o` opens an indented line below it and
-    # the user starts typing a statement.
-    outcome = run_neovim(tmp_path, source, line=9, keys="oreturn ", name=name)
+    # the user starts typing a statement. After "return json." the embedded model writes
+    # valid Python (after a bare "return " it writes junk, which is never shown).
+    outcome = run_neovim(tmp_path, source, line=9, keys="oreturn json.", name=name)
     assert outcome.get("error") is None, outcome
     ghost = outcome["ghost"]
     assert ghost and ghost.strip(), outcome
     assert outcome["accepted"] is True
     before, after = outcome["before"], outcome["after"]
-    assert before.endswith("        return ")
+    assert before.endswith("        return json.")
     assert after == before + ghost, outcome  # what was shown is exactly what went in

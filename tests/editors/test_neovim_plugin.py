@@ -16,10 +16,19 @@ from tests.editors.test_neovim import run_neovim
 
 pytestmark = pytest.mark.editor
 DEMO = (ROOT / "examples" / "demo.py").read_text().rstrip() + "\n"
+# A loop body the embedded model fills with a valid block of several lines (in the demo's
+# empty `with` body it writes nothing valid, so nothing is shown there).
+LISTING = (
+    "import os\n\n\n"
+    "def list_files(directory):\n"
+    '    """Return the names of the files in directory."""\n'
+    "    names = []\n"
+    "    for name in os.listdir(directory):\n"
+)
 
 
 def test_setup_shows_ghost_text_and_accepts_it_whole(tmp_path):
-    outcome = run_neovim(tmp_path, DEMO, line=9, keys="oreturn ", init="plugin_init.lua",
+    outcome = run_neovim(tmp_path, DEMO, line=9, keys="oreturn json.", init="plugin_init.lua",
                          extra_env={"TANDEM_ACCEPT": "plugin", "TANDEM_HEALTH": "1"})
     assert outcome.get("error") is None, outcome
     assert outcome["ghost"].strip() and outcome["accepted"] is True
@@ -30,7 +39,7 @@ def test_setup_shows_ghost_text_and_accepts_it_whole(tmp_path):
 
 def test_accept_line_takes_the_first_line_of_a_block(tmp_path):
     # No time budget: on a loaded machine the budget would cut the block to its first line.
-    outcome = run_neovim(tmp_path, DEMO, line=9, keys="o", init="plugin_init.lua", settings={"timeBudgetMs": 0},
+    outcome = run_neovim(tmp_path, LISTING, line=7, keys="o", init="plugin_init.lua", settings={"timeBudgetMs": 0},
                          extra_env={"TANDEM_ACCEPT": "line"})
     assert outcome.get("error") is None, outcome
     ghost, before, after = outcome["ghost"], outcome["before"], outcome["after"]
@@ -54,7 +63,7 @@ def test_setup_with_an_address_attaches_to_a_tcp_server(tmp_path):
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
-        outcome = run_neovim(tmp_path, DEMO, line=9, keys="oreturn ", init="plugin_init.lua",
+        outcome = run_neovim(tmp_path, DEMO, line=9, keys="oreturn json.", init="plugin_init.lua",
                              extra_env={"TANDEM_ADDRESS": f"127.0.0.1:{port}", "TANDEM_ACCEPT": "plugin"})
         assert outcome.get("error") is None, outcome
         assert outcome["ghost"].strip() and outcome["after"] == outcome["before"] + outcome["ghost"]

@@ -1,5 +1,5 @@
 #: mode: "single-line"
 #: model: "not items:\n        return None\n"
-#: text: "not items:"
+#: text: "not items:\n        return None"
 def first(items):
     if █

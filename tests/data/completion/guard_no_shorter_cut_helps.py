@@ -1,6 +1,6 @@
 #: mode: "multi-line"
 #: model: "for item in items\n        print(item)\n"
-#: text: "for item in items\n        print(item)"
-#: guarded: false
+#: text: ""
+#: guarded: true
 def show(items):
     █

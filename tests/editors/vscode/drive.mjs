@@ -83,8 +83,19 @@ try {
   await page.keyboard.type(env.TYPE, { delay: 80 });
   await page.waitForSelector('.ghost-text-decoration', { timeout: Number(env.GHOST_TIMEOUT_MS || 120000) });
   await page.waitForTimeout(500); // the whole suggestion rendered
-  result.ghost = await page.$$eval('.ghost-text-decoration, .ghost-text-decoration-preview',
-    (nodes) => nodes.map((n) => n.textContent).join('\n'));
+  // VS Code splits one line of ghost text into several decorations (a string literal is
+  // its own span): join those of one view line, and the lines with newlines.
+  result.ghost = await page.$$eval('.ghost-text-decoration, .ghost-text-decoration-preview', (nodes) => {
+    const lines = [];
+    let previous = null;
+    for (const node of nodes) {
+      const line = node.closest('.view-line') || node;
+      if (line === previous) lines[lines.length - 1] += node.textContent;
+      else lines.push(node.textContent);
+      previous = line;
+    }
+    return lines.join('\n');
+  });
   await page.screenshot({ path: env.SCREENSHOT });
   await page.keyboard.press('Tab');
   await page.waitForTimeout(500);
