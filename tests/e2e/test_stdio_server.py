@@ -38,15 +38,17 @@ def open_text(session: ServerSession, name: str, text: str) -> str:
 
 
 def test_completes_a_real_file_with_the_embedded_target(session):
+    # "return json." typed in the demo's `with` body: the embedded model writes valid Python
+    # there (in the empty body it writes none, and nothing is shown).
     uri = DEMO.resolve().as_uri()
-    session.client.open(uri, DEMO.read_text())
-    items = session.complete(uri, 9, 8)
+    session.client.open(uri, DEMO.read_text().rstrip() + "\n        return json.\n")
+    items = session.complete(uri, 9, 20)
     assert len(items) == 1 and items[0].insert_text.strip()
-    assert (items[0].range.start.line, items[0].range.start.character) == (9, 8)
+    assert (items[0].range.start.line, items[0].range.start.character) == (9, 20)
     status = session.run(session.client.status())
     assert status["models"]["target"]["path"].endswith("models/embedded/target")
     assert status["stats"]["last"]["promptFormat"] == "embedded"
-    assert status["stats"]["last"]["mode"] == "multi-line"
+    assert status["stats"]["last"]["mode"] == "single-line"
     assert status["stats"]["answered"] >= 1 and status["stats"]["latencyMs"]["p50"] > 0
 
 

@@ -32,8 +32,11 @@ CURSORS = [(5, 15), (9, 19), (14, 8)]  # after a return, after an attribute dot,
 # No time budget, so a busy machine cannot shorten an answer. A decodes greedily; B samples
 # hot, seeded (so its answers repeat), with a fixed draft length, on models of its own
 # (another dtype).
-A_SETTINGS = {"timeBudgetMs": 0}
-B_SETTINGS = {"timeBudgetMs": 0, "temperature": 5.0, "seed": 7, "dtype": "bfloat16", "draftTokens": 3}
+# Both take the models' raw text (postprocess off): the comparison is of decoding, and B's hot
+# samples are never valid Python, which the server would rightly not show.
+A_SETTINGS = {"timeBudgetMs": 0, "postprocess": False}
+B_SETTINGS = {"timeBudgetMs": 0, "temperature": 5.0, "seed": 7, "dtype": "bfloat16", "draftTokens": 3,
+              "postprocess": False}
 
 
 def answers(session: ServerSession, uri: str) -> list[str]:
