@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLING = {"bench", "training", "standins", "realmodel", "sync_settings"}
+TOOLING = {"bench", "training", "standins", "realmodel", "sync_settings", "cache_folder"}
 FORBIDDEN = {
     "lsp_server": TOOLING,
     "completion": {"lsp_server", "torch", "transformers"} | TOOLING,

@@ -32,7 +32,6 @@ by $TANDEM_REAL_MODELS).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import importlib
 import importlib.metadata
@@ -46,9 +45,10 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cache_folder import locked, write_json
 
 # Raise whenever the files written change: older folders are then rebuilt, not reused.
 FETCHER_VERSION = 2
@@ -134,7 +134,7 @@ def fetch(source: Source = SMOLLM2, out: Path | None = None, force: bool = False
     fetch is there (`force`: fetch again). Two processes fetching one folder wait on one lock."""
     out = Path(out or default_out(source)).absolute()
     steps = steps or Steps()
-    with _locked(out):
+    with locked(out):
         stamp = finished(out, source)
         if stamp is not None and not force:
             return Fetched(out, stamp, reused=True)
@@ -179,7 +179,7 @@ def fetch(source: Source = SMOLLM2, out: Path | None = None, force: bool = False
                      "ggufSha256": gguf_sha, "savedDtype": SAVE_DTYPE, "files": files,
                      "bytes": sum(files.values()), "seconds": {k: round(v, 1) for k, v in seconds.items()},
                      "verified": report}
-            _write_json(staging / STAMP, stamp)  # last: marks the folder finished
+            write_json(staging / STAMP, stamp)  # last: marks the folder finished
             if out.exists():  # replaced only now: a failed refetch keeps the old folder
                 shutil.rmtree(out)
             staging.rename(out)
@@ -219,22 +219,8 @@ def _staging(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial")
 
 
-@contextmanager
-def _locked(out: Path):
-    """An exclusive lock beside `out` (not in it: a refetch deletes `out`)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_name(out.name + ".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_json(path: Path, value: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    partial.replace(path)
 
 
 def sha256(path: Path) -> str:

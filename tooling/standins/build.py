@@ -15,13 +15,13 @@ its stamp matches this builder; two processes building the same root wait on one
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from cache_folder import locked, write_json
 
 from standins.shapes import TARGET_SHAPES, draft_config, target_config
 from standins.vocabulary import (NPM_PACKAGE, codellama_tokenizer_config, codellama_tokenizer_json,
@@ -57,7 +57,7 @@ def build_standins(root: Path, target_shape: str = "test", target_layers: int | 
     wanted = {"builder": BUILDER_VERSION, "vocabulary": NPM_PACKAGE, "targetShape": target_shape,
               "targetLayers": target["num_hidden_layers"]}
     found = StandIns(root, root / "draft", root / "target")
-    with _locked(root):
+    with locked(root):
         if _read_stamp(root) == wanted:
             return found
         if root.exists():  # half-built, or by another builder version
@@ -70,20 +70,10 @@ def build_standins(root: Path, target_shape: str = "test", target_layers: int | 
         tokenizer = codellama_tokenizer_json(vocabulary)
         _write_checkpoint(found.target, target, TARGET_SEED, tokenizer, codellama_tokenizer_config(tokenizer),
                           {"bos_token_id": 1, "eos_token_id": 2})
-        _write_json(root / STAMP, wanted)  # last: marks the build finished
+        write_json(root / STAMP, wanted)  # last: marks the build finished
     return found
 
 
-@contextmanager
-def _locked(root: Path):
-    """An exclusive lock beside `root` (not in it: a rebuild deletes `root`)."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.with_name(root.name + ".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read_stamp(root: Path) -> dict | None:
@@ -93,21 +83,17 @@ def _read_stamp(root: Path) -> dict | None:
         return None
 
 
-def _write_json(path: Path, value: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    partial.replace(path)
 
 
 def _write_checkpoint(directory: Path, config: dict, seed: int, tokenizer: dict, tokenizer_config: dict,
                       generation_config: dict) -> None:
     directory.mkdir(parents=True)
     _write_weights(directory / "model.safetensors", config, seed)
-    _write_json(directory / "config.json", config)
-    _write_json(directory / "generation_config.json", generation_config)
+    write_json(directory / "config.json", config)
+    write_json(directory / "generation_config.json", generation_config)
     # tokenizer.json is large and read by machines: compact, as the real files are.
     (directory / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
-    _write_json(directory / "tokenizer_config.json", tokenizer_config)
+    write_json(directory / "tokenizer_config.json", tokenizer_config)
 
 
 def weight_shapes(config: dict) -> dict[str, tuple[int, ...]]:
