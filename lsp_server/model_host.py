@@ -72,14 +72,30 @@ class _Slot:
     users: set = field(default_factory=set)  # ids of the leases holding it
 
 
-def _complete_unless_cancelled(service: CompletionService, request: CompletionRequest,
-                               cancelled: threading.Event) -> CompletionResult | None:
-    """On the worker. Fast typing queues a request per keystroke, each superseding the last:
-    one cancelled while it waited must cost nothing, or every keystroke pays a prefill and
-    answers fall further behind the typing (the soak benchmark measured 48 s)."""
-    if cancelled.is_set():
-        return None
-    return service.complete(request, cancelled.is_set)
+class _QueuedCompletion:
+    """One completion waiting for the worker. Fast typing queues a request per keystroke,
+    each superseding the last: one cancelled while it waited must cost nothing, or every
+    keystroke pays a prefill and answers fall further behind the typing (the soak benchmark
+    measured 48 s). Nor may it hold memory: a request holds its document's text and tree
+    snapshot (and the other open documents'), so a caller that stops waiting drops them at
+    once instead of when the queue reaches this job (the soak grew by 300 MB of snapshots
+    of superseded requests)."""
+
+    def __init__(self, service: CompletionService, request: CompletionRequest, cancelled: threading.Event):
+        self.service: CompletionService | None = service
+        self.request: CompletionRequest | None = request
+        self.cancelled = cancelled
+
+    def run(self) -> CompletionResult | None:
+        """On the worker."""
+        service, request = self.service, self.request  # read once: drop() may run meanwhile
+        if service is None or request is None or self.cancelled.is_set():
+            return None
+        return service.complete(request, self.cancelled.is_set)
+
+    def drop(self) -> None:
+        """On the event loop, once no one waits for the answer."""
+        self.service = self.request = None
 
 
 class ModelHost:
@@ -160,12 +176,14 @@ class ModelHost:
     async def run(self, service: CompletionService, request: CompletionRequest,
                   cancelled: threading.Event) -> CompletionResult | None:
         """`request` on the worker; None when it was cancelled before its turn came."""
+        job = _QueuedCompletion(service, request, cancelled)
+        del service, request  # the job holds them, until drop(); a traceback of this frame must not
         self._pending += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._worker, _complete_unless_cancelled, service, request, cancelled)
+            return await asyncio.get_running_loop().run_in_executor(self._worker, job.run)
         finally:
             self._pending -= 1
+            job.drop()
 
     def prefill_in_background(self, service: CompletionService, request: CompletionRequest,
                               cancelled: threading.Event) -> None:

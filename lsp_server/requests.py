@@ -65,6 +65,7 @@ class RequestPolicy:
         self.suggestions = SuggestionCache()
         self._request_ids = itertools.count(1)
         self._newest: dict[str, threading.Event] = {}  # uri → cancel flag of its newest request
+        self._waiting: dict[threading.Event, asyncio.Task] = {}  # cancel flag → its wait for the models
         self._told: set[str] = set()
 
     async def suggest(self, request: CompletionRequest, debounce_ms: int = 0) -> Suggestion | None:
@@ -94,7 +95,18 @@ class RequestPolicy:
             if cancelled.is_set():
                 self.stats.cancelled += 1
                 return None
-            result = await self.models.complete(request, cancelled)
+            # Its own task, so that a newer request answers this one at once (see supersede).
+            work = asyncio.ensure_future(self.models.complete(request, cancelled))
+            self._waiting[cancelled] = work
+            try:
+                await asyncio.wait({work})
+            except asyncio.CancelledError:
+                work.cancel()
+                raise
+            if work.cancelled():  # superseded while it waited or ran
+                self.stats.cancelled += 1
+                return None
+            result = work.result()
         except asyncio.CancelledError:  # $/cancelRequest: stop the worker at the next token
             cancelled.set()
             self.stats.cancelled += 1
@@ -104,6 +116,7 @@ class RequestPolicy:
             log.exception("request %d failed", request_id)
             raise
         finally:
+            self._waiting.pop(cancelled, None)
             if self._newest.get(uri) is cancelled:
                 del self._newest[uri]
         latency_ms = (time.perf_counter() - started) * 1000
@@ -140,6 +153,10 @@ class RequestPolicy:
         """A newer request for `uri` arrived (or it closed): the older one stops at its next round."""
         if (older := self._newest.pop(uri, None)) is not None:
             older.set()
+            # Its client gets its (empty) answer now, not when the worker reaches it, and
+            # its document snapshot is freed (lsp_server/model_host.py, _QueuedCompletion).
+            if (waiting := self._waiting.pop(older, None)) is not None:
+                waiting.cancel()
 
     def forget(self, uri: str) -> None:
         """The document closed."""

@@ -108,3 +108,46 @@ def test_a_request_cancelled_while_it_waits_for_the_worker_costs_nothing():
 
     answers, ran = asyncio.run(scenario())
     assert answers == ["first", None, "third"] and ran == ["first", "third"]
+
+
+def test_a_queued_request_whose_caller_stopped_waiting_holds_no_snapshot():
+    """The request (its document's text and tree) is freed when its caller gives up, not
+    when the worker's queue reaches it."""
+    import gc
+    import threading
+    import weakref
+
+    class Request:
+        pass
+
+    class Service:
+        def __init__(self) -> None:
+            self.release = threading.Event()
+
+        def complete(self, request, is_cancelled):
+            self.release.wait(10)
+            return "done"
+
+    async def scenario():
+        host, service = ModelHost(), Service()
+        try:
+            busy = asyncio.ensure_future(host.run(service, Request(), threading.Event()))
+            await asyncio.sleep(0.1)  # the worker is busy
+            queued, cancelled = Request(), threading.Event()
+            alive = weakref.ref(queued)
+            waiting = asyncio.ensure_future(host.run(service, queued, cancelled))
+            del queued
+            await asyncio.sleep(0.05)
+            cancelled.set()
+            waiting.cancel()
+            await asyncio.wait({waiting})
+            del waiting
+            gc.collect()
+            held_while_queued = alive() is not None
+            service.release.set()
+            return held_while_queued, await busy
+        finally:
+            host.shutdown()
+
+    held, answer = asyncio.run(scenario())
+    assert not held and answer == "done"

@@ -122,3 +122,22 @@ def test_the_log_line_keeps_one_token_per_field_whatever_the_text():
     parsed = dict(token.split("=", 1) for token in shlex.split(_fields(summary)))
     assert parsed == {"reason": 'inside "a string", after =', "mode": "single-line", "snippets": "2",
                       "stageMs.parse": "0.5", "stageMs.generate": "12.0", "newTokens": "3"}
+
+
+def test_a_superseded_request_is_answered_at_once_while_the_models_are_busy():
+    """Its client need not wait for the worker to reach it, and its document snapshot is
+    not held meanwhile (a backlog of them grew the soak benchmark's server by 300 MB)."""
+    async def scenario():
+        models, versions = FakeModels(), {"file:///a.py": 1}
+        models.release = asyncio.Event()  # the models never answer during this test
+        requests, _ = policy(models, versions)
+        older = asyncio.create_task(requests.suggest(request("x = ")))
+        await asyncio.sleep(0.01)
+        newer = asyncio.create_task(requests.suggest(request("x = 1")))
+        answer = await asyncio.wait_for(older, timeout=5)
+        waiting = len(requests._waiting)
+        models.release.set()
+        return answer, waiting, await newer, requests.stats
+
+    older, waiting, newer, stats = asyncio.run(scenario())
+    assert older is None and waiting == 1 and newer.text == "value" and stats.cancelled == 1
