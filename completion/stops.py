@@ -6,7 +6,9 @@ in multi-line mode (a header alone is never shown, completion/validity.py).
 Multi-line: before the first line that leaves the cursor's block (dedents below it; at
 the end of a `...:` header, does not indent past it), before a line that repeats the
 suffix's next line at the same depth, or at a blank-line pair. Both: before a closing bracket that closes nothing the prefix or the completion
-opened (the model running on past the expression it was asked to finish).
+opened (the model running on past the expression it was asked to finish), and at the
+start of a loop's second copy: a repeated block of lines, a unit repeated back to back, a
+parameter named twice (completion/repetition.py). Generation stops as soon as one forms.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from completion.brackets import first_unmatched_closer
 from completion.cursor import CursorContext, lines_after_first
 from completion.decide import SINGLE_LINE, is_block_header
 from completion.indent import indent_width, leading, same_line
+from completion.repetition import prefix_tail, repetition_cut
 
 
 _DEFINITION = re.compile(r"(async\s+def|def|class)\s")
@@ -38,13 +41,16 @@ class StopRule:
         self.after_header = is_block_header(context.line_prefix)
         self.open_brackets = context.open_brackets
         self.line_prefix_tail = context.line_prefix[-NEAR_CHARS:]
+        # The last lines before the cursor, read once: a completion that repeats them loops.
+        self.prefix_tail, self.line_blank = prefix_tail(context.prefix)
         body_below = self.suffix_next_line is not None and indent_width(self.suffix_next_line) > self.line_indent
         self.header_body = header_body and mode == SINGLE_LINE and not context.line_suffix.strip() \
             and not body_below
 
     def cut_point(self, text: str) -> int | None:
         """Index where `text` must end, if what has arrived already decides it."""
-        cuts = [cut for cut in (first_unmatched_closer(text, self.open_brackets), self._line_cut(text))
+        cuts = [cut for cut in (first_unmatched_closer(text, self.open_brackets), self._line_cut(text),
+                                repetition_cut(text, self.prefix_tail, self.line_blank))
                 if cut is not None]
         return min(cuts) if cuts else None
 

@@ -52,3 +52,13 @@ def test_half_a_line_is_dropped_when_tokens_run_out():
 
 def test_whitespace_only_means_nothing_to_show():
     assert rule("x = ", mode=SINGLE_LINE).finish("   \n", hit_token_limit=False) == ""
+
+
+def test_a_loop_stops_generation_and_is_cut_at_its_second_copy():
+    r = rule("def f(self):\n    ")
+    text = "self.items.append(1)\n    self.items.append(1)\n    self.items.append(1)\n"
+    assert not r.should_stop("self.items.append(1)\n    self.items.append(1)")  # the copy may still differ
+    assert r.should_stop("self.items.append(1)\n    self.items.append(1)\n")
+    assert r.finish(text, hit_token_limit=False) == "self.items.append(1)"
+    assert rule("def __init__(", mode=SINGLE_LINE).finish("self, value, value):", hit_token_limit=False) \
+        == "self, value,"
