@@ -8,7 +8,7 @@ from bench.evaluation.configs import SPECULATIVE, TARGET, eval_configs
 from bench.evaluation.metrics import ALL, lossless, table
 from bench.evaluation.runner import Attempt, run_service, schedule
 from bench.evaluation.sandbox import BLOCKED, FAILED, TIMED_OUT
-from bench.evaluation.scoring import completed_program, duplicates_suffix, score, score_all
+from bench.evaluation.scoring import compiles, completed_program, duplicates_suffix, score, score_all
 from bench.evaluation.tasks import build_task_sets, default_data_path, load_problems
 from tests.completion.fakes import FakeGenerator
 from models.records import DecodeStats
@@ -130,3 +130,89 @@ def test_an_attempt_that_cannot_be_scored_fails_alone(tasks, monkeypatch):
     results = score_all([Attempt(SPECULATIVE, t, t.hole) for t in tasks[:3]], timeout=5)
     assert len(results) == 3
     assert all(not r.passed and "OSError" in r.outcome.detail for r in results)
+
+
+def _rows(scores, configs=(SPECULATIVE,), sets=("single-line",)):
+    return {(r.config, r.task_set): r for r in table(scores, list(configs), list(sets))}
+
+
+def test_shown_valid_counts_shown_suggestions_only_and_cpython_judges_them(tasks):
+    task = by_name(tasks, "single-line/HumanEval/0")
+    attempts = [Attempt(SPECULATIVE, task, task.hole, mode="single-line"),
+                Attempt(SPECULATIVE, task, "return (((", mode="single-line"),      # shown, breaks the file
+                Attempt(SPECULATIVE, task, "", mode="single-line")]                # not shown: not counted
+    scores = score_all(attempts, timeout=5)
+    # Without its hole the file does not compile either (the line was a block's only statement),
+    # yet a suggestion never shown cannot count against what is shown.
+    assert [s.compiles for s in scores] == [True, False, False]
+    row = _rows(scores)[(SPECULATIVE, "single-line")]
+    assert row.shown == 2 and row.shown_valid == pytest.approx(0.5) and row.answered == pytest.approx(2 / 3)
+    nothing = _rows(score_all([attempts[2]], timeout=5))[(SPECULATIVE, "single-line")]
+    assert nothing.shown == 0 and nothing.shown_valid is None and nothing.repetition is None
+
+
+@pytest.mark.parametrize("program", ["x = 1\x00", "x = '\udcff'\n", "def f(a, a): pass", "return 1",
+                                     "(" * 300 + ")" * 300, "x = (\n"])
+def test_programs_cpython_refuses_are_invalid_and_never_raise(program):
+    assert not compiles(program)
+
+
+def test_warnings_do_not_make_a_program_invalid():
+    assert compiles("x = '\\d'\nassert (x, 1)\n")
+
+
+def test_answered_where_decided_leaves_the_declined_requests_out(tasks):
+    task = by_name(tasks, "single-line/HumanEval/1")
+    attempts = [Attempt(SPECULATIVE, task, task.hole, mode="single-line"),
+                Attempt(SPECULATIVE, task, "", mode="single-line", guarded=True),   # decided, dropped
+                Attempt(SPECULATIVE, task, "", mode="none", reason="inside a string"),
+                Attempt(SPECULATIVE, task, "", error="RuntimeError: out of memory")]  # failed: not declined
+    row = _rows(score_all(attempts, timeout=5))[(SPECULATIVE, "single-line")]
+    assert row.decided == 3 and row.answered_decided == pytest.approx(1 / 3) and row.answered == 0.25
+    declined = _rows(score_all(attempts[2:3], timeout=5))[(SPECULATIVE, "single-line")]
+    assert declined.answered_decided is None
+
+
+def test_repetition_is_the_share_of_shown_suggestions_that_loop(tasks):
+    task = by_name(tasks, "single-line/HumanEval/0")
+    attempts = [Attempt(SPECULATIVE, task, "x = (i,2,2,2,2,2,2,2,2,2)"), Attempt(SPECULATIVE, task, task.hole),
+                Attempt(SPECULATIVE, task, "")]
+    scores = score_all(attempts, timeout=5)
+    assert [s.repetition for s in scores] == ["loop", "", ""]
+    assert _rows(scores)[(SPECULATIVE, "single-line")].repetition == pytest.approx(0.5)
+
+
+def test_a_task_without_tests_is_not_run_and_stays_out_of_pass_at_1():
+    from bench.evaluation.held_out import HELD_OUT, held_out_tasks
+    from bench.evaluation.scoring import NO_TESTS
+    from training.corpus import SourceFile
+
+    held = held_out_tasks(0, files=[SourceFile("m.py", "def f(a):\n    b = a + 1\n    return b\n")])[0]
+    human = build_task_sets(load_problems(default_data_path())[:1], seed=0, task_sets=("single-line",))[0]
+    scores = score_all([Attempt(SPECULATIVE, held, held.hole), Attempt(SPECULATIVE, human, human.hole)], timeout=5)
+    assert scores[0].outcome.status == NO_TESTS and scores[0].compiles and scores[1].passed
+    rows = _rows(scores, sets=(HELD_OUT, "single-line"))
+    assert rows[(SPECULATIVE, HELD_OUT)].pass_at_1 is None and rows[(SPECULATIVE, HELD_OUT)].exact_match is None
+    assert rows[(SPECULATIVE, HELD_OUT)].shown_valid == 1.0
+    assert rows[(SPECULATIVE, ALL)].pass_at_1 == 1.0 and rows[(SPECULATIVE, ALL)].shown == 2
+
+
+def test_targets_are_judged_on_the_speculative_configuration_over_all_sets(tasks):
+    from bench.evaluation.configs import RAW
+    from bench.evaluation.report import target_lines
+
+    task = by_name(tasks, "single-line/HumanEval/0")
+    good = [Attempt(SPECULATIVE, task, task.hole, mode="single-line"), Attempt(RAW, task, "return (((")]
+    lines = target_lines(table(score_all(good, timeout=5), [SPECULATIVE, RAW], ["single-line"]))
+    assert lines == ["- shown-valid: 100.0% (target ≥ 98%): ok",
+                     "- answered where decided: 100.0% (target ≥ 60%): ok",
+                     "- dup: 0.0% (target 0): ok", "- repetition: 0.0% (target 0): ok",
+                     "- pass@1 (for reference, task sets with tests): 100.0% speculative vs 0.0% raw "
+                     "(no stop rules, no post-processing)"]
+    bad = [Attempt(SPECULATIVE, task, "return (((", mode="single-line"),
+           Attempt(SPECULATIVE, by_name(tasks, "single-line/HumanEval/1"), "", mode="single-line")]
+    lines = target_lines(table(score_all(bad, timeout=5), [SPECULATIVE], ["single-line"]))
+    assert lines[:2] == ["- shown-valid: 0.0% (target ≥ 98%): FAIL",
+                         "- answered where decided: 50.0% (target ≥ 60%): FAIL"]
+    assert "– raw" in lines[-1]
+    assert target_lines(table(score_all(good[1:], timeout=5), [RAW], ["single-line"]))[0].startswith("Not judged")

@@ -54,7 +54,9 @@ def write_plots(out: Path, scores: list[Score], rows: list[Row], configs: list[s
     figure, axes = pyplot.subplots(figsize=(8, 4.5))
     labels = {SPECULATIVE: "Tandem (FIM + post-processing)", RAW: "raw model output",
               LEFT_CONTEXT: "left context only"}
-    _bars(axes, groups, {labels[c]: [row[(c, g)].pass_at_1 * 100 for g in groups] for c in labels if c in configs})
+    tested = [g for g in groups if any(row[(c, g)].pass_at_1 is not None for c in configs)]  # not held-out
+    _bars(axes, tested, {labels[c]: [(row[(c, g)].pass_at_1 or 0.0) * 100 for g in tested]
+                         for c in labels if c in configs})
     axes.set_ylim(0, max(5.0, axes.get_ylim()[1]))  # an all-zero run still shows its axis from 0
     axes.set_ylabel("pass@1 (%)")
     axes.set_title("pass@1 with and without post-processing, FIM and left-context prompts")

