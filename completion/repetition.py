@@ -7,7 +7,7 @@ last few lines before the cursor, so a completion that repeats the line above co
            lines again (compared without trailing spaces, indentation included). A block
            of one line must be non-trivial: not blank, not punctuation only (`)`, `]`,
            triple quotes), not one word (`pass`, `else:`, `break`, `print()`); a longer block
-           needs one non-trivial line. The second copy must start on the cursor's line
+           needs one non-trivial line, and also repeats one level deeper (nested in itself). The second copy must start on the cursor's line
            (when left of the cursor is only indentation) or below it.
   units    a short piece of text (1 to MAX_PERIOD characters, holding a word and
            something else: `2,`, `value, `) repeated back to back MIN_COPIES times, or
@@ -92,6 +92,7 @@ def _line_cut(text: str, base: int, line_blank: bool, whole_first: bool) -> int 
     if not whole_first and lines:
         lines, starts = lines[1:], starts[1:]
     lines = [line.rstrip() for line in lines]
+    stripped = [line.strip() for line in lines]
     # The cursor's line start, when the model wrote all of it; else the next line's.
     cursor_line = text.rfind("\n", 0, base) + 1
     earliest = cursor_line if line_blank else text.find("\n", base) + 1 or len(text) + 1
@@ -102,9 +103,18 @@ def _line_cut(text: str, base: int, line_blank: bool, whole_first: bool) -> int 
             if i - size < 0 or i + size > len(lines):
                 break
             block = lines[i - size:i]
-            if block == lines[i:i + size] and not all(trivial(line) for line in block):
+            # A block of two or more lines also loops nested in its own copy (a `for`/`if`/
+            # `break` block again, deeper); shallower it is ordinary code (`else: return None`
+            # closing two nested blocks).
+            same = block == lines[i:i + size] or (size > 1 and stripped[i - size:i] == stripped[i:i + size]
+                                                  and _indent(lines[i]) > _indent(lines[i - size]))
+            if same and not all(trivial(line) for line in block):
                 return starts[i]
     return None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _unit_cut(text: str, base: int = 0) -> int | None:

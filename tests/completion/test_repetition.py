@@ -118,3 +118,12 @@ def test_the_service_stops_generating_at_a_loop():
     # stopped when the second copy's line ended, not after all six
     assert result.decode.new_tokens == len(line) + len("self.items.append(item)\n")
     assert result.decode.new_tokens < len(generator.continuation)
+
+
+def test_a_block_that_nests_itself_one_level_deeper_is_cut():
+    # A shown suggestion of the embedded pair on HumanEval/8 (single-line set).
+    text = ("for n in range(n):\n            if n == 0:\n                break\n"
+            "            for n in range(n):\n                if n == 0:\n                    break\n"
+            "            if n == 0:\n                break")
+    cut = repetition_cut(text, "        ", True)
+    assert text[:cut].rstrip() == "for n in range(n):\n            if n == 0:\n                break"
