@@ -41,10 +41,13 @@ class Generator(Protocol):
         min_new_tokens: int = 0,
         decoding: DecodingConfig = DecodingConfig(),
         deadline: float | None = None,
+        banned_first_ids: Collection[int] = (),
     ) -> GenerationLike:
         """Continue `prompt_ids` as `decoding` says; `should_stop` sees the decoded
         continuation so far. The draft (if any) reads `draft_prompt_ids`, its own
         left-context prompt. End tokens cannot end the continuation before `min_new_tokens`.
         `deadline` (time.perf_counter() seconds; None: none) is the request's time budget:
         past it, prompt reading included, generation ends with what it has (stop reason
-        `time-budget`, possibly no tokens). The service passes it only when there is one."""
+        `time-budget`, possibly no tokens). The service passes it only when there is one.
+        The first new token is never one of `banned_first_ids` (the service's next candidate
+        after one that showed nothing; passed only when not empty)."""

@@ -37,6 +37,9 @@ from models.records import DecodeStats, StopReason
 # Positions kept free beyond the new tokens: the longest draft, which may be rolled back,
 # and the token it is verified with.
 DRAFT_HEADROOM = MAX_DRAFT_TOKENS + 1
+# Generations per request at most: when nothing of one can be shown (invalid Python, a loop,
+# the suffix again), the next starts with another first token. Each costs a generation.
+MAX_CANDIDATES = 3
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ class CompletionResult:
     replace_chars: int = 0    # code points right of the cursor the text replaces
     snippets: tuple[str, ...] = ()  # cross-file definitions in the prompt
     guarded: bool = False           # the validity checks cut the text shorter, or dropped it all
+    candidates: int = 0             # generations run (more than one when earlier ones showed nothing)
     warnings: tuple[str, ...] = ()  # for the user (e.g. a promptFormat this model cannot do)
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -106,7 +110,7 @@ class CompletionResult:
         `tandem complete` and the evaluation all read it."""
         return {"mode": str(self.mode), "reason": self.reason, "promptFormat": self.prompt_format,
                 **self.decode.summary(), "syntaxError": self.syntax_error, "snippets": list(self.snippets),
-                "guarded": self.guarded, "stageMs": dict(self.stage_ms)}
+                "guarded": self.guarded, "candidates": self.candidates, "stageMs": dict(self.stage_ms)}
 
 
 class CompletionService:
@@ -130,7 +134,7 @@ class CompletionService:
         def lap(stage: str) -> None:
             nonlocal clock
             now = time.perf_counter()
-            stage_ms[stage] = round((now - clock) * 1000, 2)
+            stage_ms[stage] = round(stage_ms.get(stage, 0) + (now - clock) * 1000, 2)  # summed over candidates
             clock = now
 
         document = request.document
@@ -170,27 +174,32 @@ class CompletionService:
         rule = StopRule(decision.mode, context, header_body=options.multiline != "never")
         budget = TimeBudget(deadline, rule.should_stop if options.postprocess else lambda text: False)
         lap("prompt")
-        # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
-        # or unsure model must not end the infill before its first token.
-        # Without a budget the call is as before, for generators written before deadlines.
-        timed = {"deadline": deadline} if deadline is not None else {}
-        generation = generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
-                                        budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1,
-                                        decoding=options.decoding, **timed)
-        lap("generate")
-
-        stats = generation.stats
-        if budget.expired:
-            stats = replace(stats, stop_reason=StopReason.TIME_BUDGET)
-        text, replace_chars, guarded = generation.text, 0, False
-        if options.postprocess:
+        # Prose (a docstring or comment being continued) is not judged by the parser.
+        prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
+        stats, banned, candidates, dropped = DecodeStats(), [], 0, False
+        while True:
+            candidates += 1
+            # Asked for a suggestion here, "nothing" is never the answer worth showing: a weak
+            # or unsure model must not end the infill before its first token. Without a budget
+            # or a ban the call is as before, for generators written before them.
+            extra = {"deadline": deadline} if deadline is not None else {}
+            if banned:
+                extra["banned_first_ids"] = tuple(banned)
+            generation = generator.generate(prompt.ids, options.max_new_tokens, prompt.end_ids,
+                                            budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1,
+                                            decoding=options.decoding, **extra)
+            lap("generate")
+            stats = stats + generation.stats if candidates > 1 else generation.stats
+            if budget.expired:
+                stats = replace(stats, stop_reason=StopReason.TIME_BUDGET)
+            text, replace_chars, guarded = generation.text, 0, False
+            if not options.postprocess:
+                break
             # Cut short (tokens or time), a block shows its whole lines only.
             text = rule.finish(text, stats.stop_reason.cut_short)
             suggestion = postprocess(text, context, decision.mode == Mode.SINGLE_LINE,
                                      indent_unit(context.prefix[-8000:]), rule.open_brackets)
             text, replace_chars = suggestion.text, suggestion.replace_chars
-            # Prose (a docstring or comment being continued) is not judged by the parser.
-            prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
             if text and not prose:
                 # Shown only if the file is no worse for it: cut to the longest valid
                 # prefix, or dropped (guarded, text "") when none is valid.
@@ -199,9 +208,20 @@ class CompletionService:
                 text, cut_by_tree = guard(tree, source, cursor, replaced, text) if text else ("", False)
                 guarded = cut_by_python or cut_by_tree
                 replace_chars = replace_chars if text else 0
-        lap("finish")
+            lap("finish")
+            # Nothing left to show of this candidate: the model's next one starts with another
+            # first token (greedy stays the target's own choice under that ban, so speculative
+            # and target-alone decoding still agree), while time and MAX_CANDIDATES allow.
+            if text or not generation.token_ids or candidates >= MAX_CANDIDATES \
+                    or stats.stop_reason in (StopReason.CANCELLED, StopReason.TIME_BUDGET, StopReason.ERROR) \
+                    or is_cancelled() or (deadline is not None and time.perf_counter() >= deadline):
+                break
+            banned.append(generation.token_ids[0])
+            dropped = dropped or guarded
+        guarded = guarded or (dropped and not text)  # nothing shown: say if the checks dropped some
         return CompletionResult(
             text=text, mode=decision.mode, reason=decision.reason, decode=stats, prompt_format=prompt.format,
             syntax_error=syntax.has_error, replace_chars=replace_chars, snippets=window.snippets,
             guarded=guarded, warnings=(choice.warning,) if choice.warning else (), stage_ms=stage_ms,
+            candidates=candidates,
         )

@@ -123,15 +123,17 @@ class ModelPair:
         min_new_tokens: int = 0,
         decoding: DecodingConfig = DecodingConfig(),
         deadline: float | None = None,
+        banned_first_ids: Collection[int] = (),
     ) -> Generation:
         """Continue `prompt_ids` with the target as `decoding` says; the draft model reads
         `draft_prompt_ids` (its own left-context prompt) when the target's prompt has ids it
         lacks. A seed repeats a sampled continuation under a fixed draft length; under
         "auto" the schedule follows measured times, and another k draws other tokens from
         the same distribution. `deadline` (time.perf_counter() seconds; None: none) ends
-        generation, prefills included, with what it has by then."""
+        generation, prefills included, with what it has by then. The first new token is never
+        one of `banned_first_ids`."""
         ends = set(end_ids) | ({self._eos_id} if self._eos_id is not None else set())
-        stops = Stops(max_new_tokens, ends, min_new_tokens, should_stop, is_cancelled, deadline)
+        stops = Stops(max_new_tokens, ends, min_new_tokens, should_stop, is_cancelled, deadline, banned_first_ids)
         # On the device the target's logits come back on (ONNX Runtime's: the CPU).
         sampler = Sampler.seeded(SamplingParams(decoding.temperature, decoding.top_k, decoding.top_p),
                                  decoding.seed, self.target.model.get_input_embeddings().weight.device)

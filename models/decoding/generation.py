@@ -24,13 +24,15 @@ class Stops:
     before `min_new_tokens`; `should_stop` sees the decoded text after every token;
     `is_cancelled` is asked between rounds. `deadline` (time.perf_counter() seconds, the
     request's whole time budget; None: none) is checked between rounds and between the
-    chunks of a prefill: past it, generation ends with what it has."""
+    chunks of a prefill: past it, generation ends with what it has. The first new token
+    is never one of `banned_first_ids` (the caller's next candidate after one it rejected)."""
     max_new_tokens: int
     end_ids: Collection[int] = ()
     min_new_tokens: int = 0
     should_stop: Callable[[str], bool] = _never
     is_cancelled: Callable[[], bool] = _never
     deadline: float | None = None
+    banned_first_ids: Collection[int] = ()
 
     def expired(self) -> bool:
         return past(self.deadline)
@@ -60,6 +62,12 @@ class Continuation:
 
     def remaining(self) -> int:
         return self.stops.max_new_tokens - len(self.tokens)
+
+    def banned(self) -> set[int]:
+        """Ids the next token may not be: the end ids before `min_new_tokens`, and the
+        banned first ids at the first position."""
+        banned = set(self.stops.end_ids) if self.early() > 0 else set()
+        return banned | set(self.stops.banned_first_ids) if not self.tokens else banned
 
     def early(self) -> int:
         """How many of the next positions may not end the continuation (min_new_tokens)."""

@@ -12,7 +12,7 @@ import torch
 
 from models.decoding.generation import Continuation, Generation, Stops
 from models.decoding.kv import new_cache
-from models.decoding.sampling import mask_ends
+from models.decoding.sampling import mask_ids
 from models.records import DecodeStats, StopReason
 
 
@@ -31,7 +31,8 @@ def greedy_generate(model: torch.nn.Module, prompt_ids: Sequence[int], stops: St
         if stops.is_cancelled():
             stop = StopReason.CANCELLED
             break
-        token = int(torch.argmax(mask_ends(logits, stops.end_ids) if out.early() > 0 else logits))
+        banned = out.banned()
+        token = int(torch.argmax(mask_ids(logits, banned) if banned else logits))
         stop = out.extend([token])
         if stop is not None:
             break

@@ -33,9 +33,10 @@ def pad_vocab(logits: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat([logits, filler], dim=-1)
 
 
-def mask_ends(logits: torch.Tensor, end_ids) -> torch.Tensor:
-    """Logits with the end ids made impossible (for positions before `min_new_tokens`)."""
-    ids = [i for i in end_ids if i < logits.shape[-1]]
+def mask_ids(logits: torch.Tensor, banned) -> torch.Tensor:
+    """Logits with the `banned` ids made impossible (end ids before `min_new_tokens`, a
+    first token the caller rejected)."""
+    ids = [i for i in banned if i < logits.shape[-1]]
     if not ids:
         return logits
     logits = logits.clone()

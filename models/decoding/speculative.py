@@ -18,7 +18,7 @@ from models.decoding.generation import Continuation, Generation, Stops
 from models.decoding.kv import rollback
 from models.decoding.prefix_cache import PrefixCache
 from models.decoding.proposers import Proposal, Proposer
-from models.decoding.sampling import Sampler, mask_ends, residual
+from models.decoding.sampling import Sampler, mask_ids, residual
 from models.records import DecodeStats, StopReason
 
 
@@ -81,7 +81,8 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
     elif stops.max_new_tokens <= 0:
         stop = StopReason.MAX_TOKENS
     else:
-        stop = out.extend([sampler.pick(mask_ends(logits[0], stops.end_ids) if out.early() > 0 else logits[0])])
+        banned = out.banned()  # the first token: the greedy reference masks it alike
+        stop = out.extend([sampler.pick(mask_ids(logits[0], banned) if banned else logits[0])])
     while stop is None:
         if stops.is_cancelled():
             stop = StopReason.CANCELLED
@@ -104,7 +105,7 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
             stop = StopReason.ERROR
             break
         if (early := out.early()) > 0:  # rows whose token may not be an end token
-            logits = torch.cat([mask_ends(logits[:early], stops.end_ids), logits[early:]])
+            logits = torch.cat([mask_ids(logits[:early], stops.end_ids), logits[early:]])
         accepted, following = verify(proposal, logits, sampler)
         # Rollback: keep the newest token and the accepted run; the rejected drafts' entries go.
         rollback(cache, cached + 1 + accepted)

@@ -33,6 +33,10 @@ class FakeGenerator:
     decodings: list = field(default_factory=list)  # each call's DecodingConfig
     deadlines: list = field(default_factory=list)  # each call's deadline (None: no budget)
     encoded_at: list = field(default_factory=list)  # when each encode call began (perf_counter)
+    # The model's next candidates, best first: under banned_first_ids the fake writes the
+    # first of [continuation, *alternatives] whose first character's id is not banned.
+    alternatives: tuple = ()
+    banned: list = field(default_factory=list)  # each call's banned_first_ids
 
     def token_id(self, token):
         return self.vocabulary.get(token)
@@ -48,13 +52,16 @@ class FakeGenerator:
 
     def generate(self, prompt_ids, max_new_tokens, end_ids=(), should_stop=lambda t: False,
                  is_cancelled=lambda: False, draft_prompt_ids=None, min_new_tokens=0,
-                 decoding=DecodingConfig(), deadline=None):
+                 decoding=DecodingConfig(), deadline=None, banned_first_ids=()):
         self.prompts.append(tuple(prompt_ids))
+        self.banned.append(tuple(banned_first_ids))
+        continuation = next((c for c in (self.continuation, *self.alternatives)
+                             if not c or ord(c[0]) + 10 not in banned_first_ids), "")
         self.deadlines.append(deadline)
         self.decodings.append(decoding)
         self.draft_prompts.append(tuple(draft_prompt_ids or ()))
         text, reason = "", StopReason.EOS
-        for char in self.continuation[:max_new_tokens]:
+        for char in continuation[:max_new_tokens]:
             if deadline is not None and time.perf_counter() >= deadline:  # as the decoder, between rounds
                 reason = StopReason.TIME_BUDGET
                 break
@@ -65,7 +72,7 @@ class FakeGenerator:
                 reason = StopReason.STOP_RULE
                 break
         else:
-            if len(self.continuation) >= max_new_tokens:
+            if len(continuation) >= max_new_tokens:
                 reason = StopReason.MAX_TOKENS
         stats = DecodeStats(prompt_tokens=len(prompt_ids), new_tokens=len(text), stop_reason=reason,
                             decode_seconds=0.001, target_passes=1)

@@ -1,4 +1,4 @@
-from completion.service import CompletionOptions, CompletionRequest, CompletionService
+from completion.service import MAX_CANDIDATES, CompletionOptions, CompletionRequest, CompletionService
 from models.config import MAX_DRAFT_TOKENS, DecodingConfig
 from tests.completion.fakes import FakeGenerator
 
@@ -84,3 +84,28 @@ def test_the_time_budget_counts_context_building():
     unlimited = FakeGenerator(continuation=gen.continuation)
     CompletionService(unlimited).complete(CompletionRequest(text, len(text) - 1, CompletionOptions()))
     assert unlimited.deadlines == [None]
+
+
+
+def test_a_candidate_that_shows_nothing_is_followed_by_the_models_next_one():
+    """Invalid Python is never shown; the next candidate (another first token) may be."""
+    text = "def load(path):\n    with open(path) as handle:\n        "
+    generator = FakeGenerator(continuation="def\n", alternatives=("return handle.read()\n",))
+    result = CompletionService(generator).complete(CompletionRequest(text, len(text), CompletionOptions()))
+    assert result.text == "return handle.read()" and result.candidates == 2
+    assert generator.banned == [(), (ord("d") + 10,)]
+    assert result.summary()["candidates"] == 2
+
+
+def test_candidates_are_bounded_and_need_time_left():
+    text = "def load(path):\n    with open(path) as handle:\n        "
+    junk = FakeGenerator(continuation="def\n", alternatives=("class\n", "import\n", "return 1\n"))
+    result = CompletionService(junk).complete(CompletionRequest(text, len(text), CompletionOptions()))
+    assert result.text == "" and result.candidates == MAX_CANDIDATES and result.guarded
+    assert junk.banned[-1] == (ord("d") + 10, ord("c") + 10)
+    slow = FakeGenerator(continuation="def\n", alternatives=("return 1\n",), seconds_per_token=0.05)
+    result = CompletionService(slow).complete(CompletionRequest(text, len(text), CompletionOptions(time_budget_ms=100)))
+    assert result.candidates == 1 and len(slow.prompts) == 1  # the budget was spent on the first
+    raw = FakeGenerator(continuation="def\n", alternatives=("return 1\n",))
+    result = CompletionService(raw).complete(CompletionRequest(text, len(text), CompletionOptions(postprocess=False)))
+    assert result.text == "def\n" and result.candidates == 1

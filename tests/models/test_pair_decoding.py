@@ -26,6 +26,27 @@ def test_every_greedy_decoding_of_one_pair_is_the_target_alone(pair, prompt):
             assert out.token_ids == alone, (source, draft_tokens)
 
 
+def test_a_banned_first_token_gives_the_next_candidate_alike_for_every_decoding(pair, prompt):
+    """The service's next candidate after one it could not show: the target's own greedy
+    choice with the first token banned, which speculative decoding reproduces exactly (and,
+    as the service asks, never an end token first)."""
+    best = pair.generate(prompt, 12, min_new_tokens=1, decoding=DecodingConfig(draft_tokens=0)).token_ids
+    banned = (best[0],)
+    alone = pair.generate(prompt, 12, min_new_tokens=1, decoding=DecodingConfig(draft_tokens=0),
+                          banned_first_ids=banned).token_ids
+    assert alone[0] != best[0]
+    for source in DRAFT_SOURCES:
+        for draft_tokens in (1, 4, "auto"):
+            decoding = DecodingConfig(draft_tokens=draft_tokens, source=source)
+            out = pair.generate(prompt, 12, min_new_tokens=1, decoding=decoding, banned_first_ids=banned)
+            assert out.token_ids == alone, (source, draft_tokens)
+    banned_twice = (best[0], alone[0])
+    third = pair.generate(prompt, 12, min_new_tokens=1, banned_first_ids=banned_twice).token_ids
+    assert third[0] not in banned_twice
+    # Only the first token is banned: the ban does not leak into later positions or calls.
+    assert pair.generate(prompt, 12, min_new_tokens=1).token_ids == best
+
+
 def test_a_seeded_sampled_request_repeats_between_greedy_ones(pair, prompt):
     # A fixed draft length: under "auto" the schedule follows measured times, and a
     # different k draws differently (same distribution, other tokens).
