@@ -83,6 +83,8 @@ def _why_nothing(last: dict) -> str:
     """What the server did when it shows nothing: a model's text that was not valid Python
     is dropped (a missing suggestion costs the user nothing, a broken one their trust)."""
     if last.get("guarded") and last.get("newTokens"):
-        return (f"(nothing to suggest here: the model wrote {last['newTokens']} tokens that did not leave "
-                "valid Python, so the server showed nothing)")
+        candidates = last.get("candidates", 1)
+        tried = f" in {candidates} candidates" if candidates > 1 else ""
+        return (f"(nothing to suggest here: the model wrote {last['newTokens']} tokens{tried} that did not "
+                "leave valid Python, so the server showed nothing)")
     return "(nothing to suggest here)"

@@ -26,11 +26,18 @@ def test_complete_prints_the_completion_and_its_stats(tmp_path):
     assert result["models"]["target"]["path"].endswith("models/embedded/target")
 
 
-def test_complete_says_when_the_models_text_was_dropped_as_invalid():
-    # In the demo's empty `with` body the embedded model writes Python that does not parse.
-    run = tandem("complete", str(DEMO), "--line", "9", "--character", "8", "--time-budget-ms", "0")
+# HumanEval/23's prompt (MIT), where each of the embedded model's three candidates for the
+# body is Python that does not parse.
+STRLEN = ('\n\ndef strlen(string: str) -> int:\n    """ Return length of given string\n    >>> strlen(\'\')\n'
+          '    0\n    >>> strlen(\'abc\')\n    3\n    """\n    ')
+
+
+def test_complete_says_when_the_models_text_was_dropped_as_invalid(tmp_path):
+    source = tmp_path / "strlen.py"
+    source.write_text(STRLEN)
+    run = tandem("complete", str(source), "--line", "9", "--character", "4", "--time-budget-ms", "0")
     assert run.returncode == 0, run.stderr
-    assert "tokens that did not leave valid Python, so the server showed nothing" in run.stdout
+    assert "tokens in 3 candidates that did not leave valid Python, so the server showed nothing" in run.stdout
 
 
 def test_complete_where_the_server_declines_says_why():
