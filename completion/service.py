@@ -189,7 +189,11 @@ class CompletionService:
                                             budget.should_stop, is_cancelled, prompt.draft_ids, min_new_tokens=1,
                                             decoding=options.decoding, **extra)
             lap("generate")
-            stats = stats + generation.stats if candidates > 1 else generation.stats
+            # Work adds up over candidates; the prompt is one, read once (the next candidate
+            # finds it in the prefix cache).
+            stats = generation.stats if candidates == 1 else replace(
+                stats + generation.stats, prompt_tokens=stats.prompt_tokens,
+                reused_prompt_tokens=stats.reused_prompt_tokens)
             if budget.expired:
                 stats = replace(stats, stop_reason=StopReason.TIME_BUDGET)
             text, replace_chars, guarded = generation.text, 0, False

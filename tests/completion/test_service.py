@@ -93,6 +93,8 @@ def test_a_candidate_that_shows_nothing_is_followed_by_the_models_next_one():
     generator = FakeGenerator(continuation="def\n", alternatives=("return handle.read()\n",))
     result = CompletionService(generator).complete(CompletionRequest(text, len(text), CompletionOptions()))
     assert result.text == "return handle.read()" and result.candidates == 2
+    assert result.decode.prompt_tokens == len(generator.prompts[0])  # one prompt, counted once
+    assert result.decode.new_tokens == len("def\n") + len("return handle.read()\n")
     assert generator.banned == [(), (ord("d") + 10,)]
     assert result.summary()["candidates"] == 2
 
