@@ -13,24 +13,13 @@ from __future__ import annotations
 
 import ast
 import random
-import warnings
 
-from bench.evaluation.tasks import EvalTask, Problem
+from bench.evaluation.scoring import compiles
+from bench.evaluation.tasks import EvalTask, Problem, span_task
 
 HELD_OUT = "held-out"
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
              ast.With, ast.AsyncWith, ast.Try, ast.Match, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
-
-
-def _parse(text: str, path: str) -> ast.Module | None:
-    """The file's tree when CPython compiles it, else None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escapes and the like: still compiled
-            compile(text, path, "exec", dont_inherit=True)
-            return ast.parse(text, path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -68,14 +57,11 @@ def held_out_tasks(seed: int = 0, limit: int | None = None, files=None) -> list[
         files = corpus.load_split(held_out=True)
     tasks = []
     for source in files:
-        tree = _parse(source.text, source.relative_path)
-        candidates = hole_lines(source.text, tree) if tree is not None else []
+        candidates = hole_lines(source.text, ast.parse(source.text)) if compiles(source.text) else []
         if not candidates:
             continue
         start, end = random.Random(f"{seed}:{HELD_OUT}:{source.relative_path}").choice(candidates)
-        text = source.text
-        problem = Problem(source.relative_path, "", text, "", "")
-        tasks.append(EvalTask(HELD_OUT, problem, text[:start], text[start:end], text[end:]))
+        tasks.append(span_task(HELD_OUT, Problem(source.relative_path, "", source.text, "", ""), start, end))
         if limit and len(tasks) == limit:
             break
     return tasks

@@ -110,7 +110,8 @@ def _solution_lines(problem: Problem) -> list[tuple[int, int, int]]:
     return lines
 
 
-def _task(task_set: str, problem: Problem, start: int, end: int) -> EvalTask:
+def span_task(task_set: str, problem: Problem, start: int, end: int) -> EvalTask:
+    """The task whose hole is `problem.program[start:end]`."""
     program = problem.program
     return EvalTask(task_set, problem, program[:start], program[start:end], program[end:])
 
@@ -123,19 +124,19 @@ def make_task(task_set: str, problem: Problem, seed: int) -> EvalTask | None:
     rng = random.Random(f"{seed}:{task_set}:{problem.task_id}")
     if task_set == "single-line":
         _, content, end = rng.choice(lines)
-        return _task(task_set, problem, content, end)
+        return span_task(task_set, problem, content, end)
     if task_set == "multi-line":
         size = min(len(lines), rng.randint(2, MAX_BLOCK_LINES))
         first = rng.randrange(len(lines) - size + 1)
-        return _task(task_set, problem, lines[first][1], lines[first + size - 1][2])
+        return span_task(task_set, problem, lines[first][1], lines[first + size - 1][2])
     if task_set == "random-span":
         low, high = len(problem.prompt), len(problem.program.rstrip())
         while True:  # a span of whitespace alone is no task
             start, end = sorted(rng.sample(range(low, high + 1), 2))
             if problem.program[start:end].strip():
-                return _task(task_set, problem, start, end)
+                return span_task(task_set, problem, start, end)
     if task_set == "continuation":  # signature + docstring given: write the body
-        return _task(task_set, problem, lines[0][1], lines[-1][2])
+        return span_task(task_set, problem, lines[0][1], lines[-1][2])
     raise ValueError(f"unknown task set {task_set!r}; known: {', '.join(TASK_SETS)}")
 
 
