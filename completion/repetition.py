@@ -7,8 +7,9 @@ last few lines before the cursor, so a completion that repeats the line above co
            lines again (compared without trailing spaces, indentation included). A block
            of one line must be non-trivial: not blank, not punctuation only (`)`, `]`,
            triple quotes), not one word (`pass`, `else:`, `break`, `print()`); a longer block
-           needs one non-trivial line, and also repeats one level deeper (nested in itself). The second copy must start on the cursor's line
-           (when left of the cursor is only indentation) or below it.
+           needs one non-trivial line, and also loops when its copy is nested one level
+           deeper. The second copy must start on the cursor's line (when left of the
+           cursor is only indentation) or below it.
   units    a short piece of text (1 to MAX_PERIOD characters, holding a word and
            something else: `2,`, `value, `) repeated back to back MIN_COPIES times, or
            MIN_CONSTANT_COPIES times when its words are only literals (`0, ` `None, ` `_, `:

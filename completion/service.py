@@ -174,7 +174,6 @@ class CompletionService:
         rule = StopRule(decision.mode, context, header_body=options.multiline != "never")
         budget = TimeBudget(deadline, rule.should_stop if options.postprocess else lambda text: False)
         lap("prompt")
-        # Prose (a docstring or comment being continued) is not judged by the parser.
         prose = syntax.in_string or syntax.in_comment or bool(open_quote(context.line_prefix))
         stats, banned, candidates, dropped = DecodeStats(), [], 0, False
         while True:
@@ -197,26 +196,14 @@ class CompletionService:
             if budget.expired:
                 stats = replace(stats, stop_reason=StopReason.TIME_BUDGET)
             text, replace_chars, guarded = generation.text, 0, False
-            if not options.postprocess:
-                break
-            # Cut short (tokens or time), a block shows its whole lines only.
-            text = rule.finish(text, stats.stop_reason.cut_short)
-            suggestion = postprocess(text, context, decision.mode == Mode.SINGLE_LINE,
-                                     indent_unit(context.prefix[-8000:]), rule.open_brackets)
-            text, replace_chars = suggestion.text, suggestion.replace_chars
-            if text and not prose:
-                # Shown only if the file is no worse for it: cut to the longest valid
-                # prefix, or dropped (guarded, text "") when none is valid.
-                text, cut_by_python = keep_valid(text, context, replace_chars)
-                replaced = len(context.line_suffix[:replace_chars].encode("utf-8", "surrogatepass"))
-                text, cut_by_tree = guard(tree, source, cursor, replaced, text) if text else ("", False)
-                guarded = cut_by_python or cut_by_tree
-                replace_chars = replace_chars if text else 0
+            if options.postprocess:
+                text, replace_chars, guarded = self._finish(text, stats, rule, context, decision.mode, prose,
+                                                            tree, source, cursor)
             lap("finish")
             # Nothing left to show of this candidate: the model's next one starts with another
             # first token (greedy stays the target's own choice under that ban, so speculative
             # and target-alone decoding still agree), while time and MAX_CANDIDATES allow.
-            if text or not generation.token_ids or candidates >= MAX_CANDIDATES \
+            if not options.postprocess or text or not generation.token_ids or candidates >= MAX_CANDIDATES \
                     or stats.stop_reason in (StopReason.CANCELLED, StopReason.TIME_BUDGET, StopReason.ERROR) \
                     or is_cancelled() or (deadline is not None and time.perf_counter() >= deadline):
                 break
@@ -229,3 +216,22 @@ class CompletionService:
             guarded=guarded, warnings=(choice.warning,) if choice.warning else (), stage_ms=stage_ms,
             candidates=candidates,
         )
+
+    @staticmethod
+    def _finish(text: str, stats: DecodeStats, rule: StopRule, context, mode: Mode, prose: bool,
+                tree, source: bytes, cursor: int) -> tuple[str, int, bool]:
+        """The finish stage for one candidate: (text to show, suffix chars it replaces,
+        whether the validity checks cut or dropped it)."""
+        # Cut short (tokens or time), a block shows its whole lines only.
+        text = rule.finish(text, stats.stop_reason.cut_short)
+        suggestion = postprocess(text, context, mode == Mode.SINGLE_LINE, indent_unit(context.prefix[-8000:]),
+                                 rule.open_brackets)
+        text, replace_chars = suggestion.text, suggestion.replace_chars
+        if not text or prose:  # prose (a docstring or comment continued) is not judged by the parser
+            return text, replace_chars, False
+        # Shown only if the file is no worse for it: cut to the longest valid prefix, or
+        # dropped (text "") when none is valid.
+        text, cut_by_python = keep_valid(text, context, replace_chars)
+        replaced = len(context.line_suffix[:replace_chars].encode("utf-8", "surrogatepass"))
+        text, cut_by_tree = guard(tree, source, cursor, replaced, text) if text else ("", False)
+        return text, replace_chars if text else 0, cut_by_python or cut_by_tree
