@@ -6,14 +6,22 @@ last few lines before the cursor, so a completion that repeats the line above co
   lines    a block of 1 to MAX_BLOCK_LINES complete lines followed at once by the same
            lines again (compared without trailing spaces, indentation included). A block
            of one line must be non-trivial: not blank, not punctuation only (`)`, `]`,
-           triple quotes), not one word (`pass`, `else:`, `break`, `print()`); a longer block
-           needs one non-trivial line, and also loops when its copy is nested one level
-           deeper. The second copy must start on the cursor's line (when left of the
-           cursor is only indentation) or below it.
+           triple quotes), not one word (`pass`, `else:`, `break`, `print()`), not a row
+           of literals (`0, 0, 0,`: tables repeat rows); a longer block needs one
+           non-trivial line, and also loops when its copy is nested one level deeper.
+           Three more shapes of the same loop: an `if`/`elif`/`while` header nested in
+           its own copy (the same condition tested twice), the one-line body of an
+           `else:` written again after it at the `else:`'s depth, and any line but a row
+           of literals MIN_LINE_RUN times in a row (`#` down the screen). The second copy
+           must start on the cursor's line (when left of the cursor is only indentation)
+           or below it.
   units    a short piece of text (1 to MAX_PERIOD characters, holding a word and
            something else: `2,`, `value, `) repeated back to back MIN_COPIES times, or
            MIN_CONSTANT_COPIES times when its words are only literals (`0, ` `None, ` `_, `:
-           zero tables and `None, None, None` returns are ordinary code).
+           zero tables and `None, None, None` returns are ordinary code). A unit of
+           LONG_PERIOD characters or more loops from MIN_LONG_COPIES copies (`of the number `
+           in a comment); its copies are counted over the whole periodic stretch, whichever
+           character it starts on.
   params   a name given twice in one `def` or `lambda` parameter list (`value, value`).
 
 Each returns the index where the text must end: where the second copy starts (a unit
@@ -36,6 +44,12 @@ MAX_BLOCK_LINES = 4
 MAX_PERIOD = 32
 MIN_COPIES = 4
 MIN_CONSTANT_COPIES = 10
+LONG_PERIOD = 8
+MIN_LONG_COPIES = 3
+MIN_LINE_RUN = 6
+
+# The same condition tested again inside its own block can never change anything.
+_CONDITION_HEADER = re.compile(r"(if|elif|while)\b.*:")
 
 _ONE_WORD = re.compile(r"[@\w.]*(\(\))?[:,;]?")
 _PUNCTUATION = re.compile(r"[\W_]*")
@@ -61,8 +75,15 @@ def prefix_tail(prefix: str) -> tuple[str, bool]:
 
 
 def trivial(line: str) -> bool:
+    """Blank, punctuation, one word, or a row of literals (`0, 0, 0, 0,`: tables repeat rows)."""
     stripped = line.strip()
-    return _PUNCTUATION.fullmatch(stripped) is not None or _ONE_WORD.fullmatch(stripped) is not None
+    return (_PUNCTUATION.fullmatch(stripped) is not None or _ONE_WORD.fullmatch(stripped) is not None
+            or _literal_row(stripped))
+
+
+def _literal_row(line: str) -> bool:
+    words = _WORD.findall(line)
+    return bool(words) and all(_CONSTANT.fullmatch(word) for word in words)
 
 
 def repetition_cut(text: str, tail: str = "", line_blank: bool = True) -> int | None:
@@ -111,7 +132,33 @@ def _line_cut(text: str, base: int, line_blank: bool, whole_first: bool) -> int 
                                                   and _indent(lines[i]) > _indent(lines[i - size]))
             if same and not all(trivial(line) for line in block):
                 return starts[i]
+        if stripped[i] == stripped[i - 1] and _shape_loop(lines, stripped, i):
+            return starts[i]
+        run = _line_run(lines, i)
+        if run is not None:
+            # Keep the run's first line; the rest is the loop (the user's lines stay).
+            return next((starts[j] for j in range(run + 1, i + 1) if starts[j] >= earliest), None)
     return None
+
+
+def _shape_loop(lines: list[str], stripped: list[str], i: int) -> bool:
+    """Line i repeats line i-1 in a shape real code never has: a condition header nested
+    in itself, or an `else:` body written again after the `else:` block."""
+    if not stripped[i]:
+        return False
+    if _CONDITION_HEADER.fullmatch(stripped[i]) and _indent(lines[i]) > _indent(lines[i - 1]):
+        return True
+    return (i >= 2 and stripped[i - 2] == "else:" and not trivial(lines[i])
+            and _indent(lines[i]) == _indent(lines[i - 2]) < _indent(lines[i - 1]))
+
+
+def _line_run(lines: list[str], i: int) -> int | None:
+    """The first index of MIN_LINE_RUN equal lines ending at line i (not blank, not a row
+    of literals such as `None,` or `0, 0,`: tables repeat rows)."""
+    first = i - MIN_LINE_RUN + 1
+    if first < 0 or not lines[i].strip() or _literal_row(lines[i]):
+        return None
+    return first if all(line == lines[i] for line in lines[first:i]) else None
 
 
 def _indent(line: str) -> int:
@@ -145,6 +192,10 @@ def _unit_cut(text: str, base: int = 0) -> int | None:
         whole = (end - aligned) // period
         words = _WORD.findall(text[aligned:aligned + period])
         needed = MIN_CONSTANT_COPIES if all(_CONSTANT.fullmatch(w) for w in words) else MIN_COPIES
+        if period >= LONG_PERIOD and needed == MIN_COPIES:
+            # A long unit counts from fewer copies, over the whole periodic stretch: prose
+            # loops end mid-copy and rarely start at the unit's first word.
+            whole, needed = (end - start) // period, MIN_LONG_COPIES
         if whole >= needed and (end - max(aligned, base)) // period >= 2:
             cut = aligned + period
             best = cut if best is None else min(best, cut)
