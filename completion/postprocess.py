@@ -6,6 +6,8 @@
   fit_line_tail        the auto-closed `)]}"'` right of the cursor: drop it from the
                        completion, or let the suggestion replace it
   normalise_indent     the file's indentation (tabs, or its width of spaces)
+  cut_comment_over_code  a `#` the suggestion leaves before code right of the cursor
+                       (it would comment the user's code out)
   syntax guard         (completion/guard.py) a shorter cut when the text breaks the file
                        by tree-sitter's count, and (completion/validity.py) by CPython's
 """
@@ -107,6 +109,43 @@ def fit_line_tail(text: str, line_suffix: str, open_brackets: str = "") -> Sugge
     return Suggestion(text)
 
 
+def comment_start(line: str) -> int | None:
+    """Where a `#` outside string literals starts a comment in `line`, or None."""
+    quote, index = "", 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif line.startswith(quote, index):
+                index += len(quote) - 1
+                quote = ""
+        elif char == "#":
+            return index
+        elif char in "'\"":
+            quote = char * 3 if line.startswith(char * 3, index) else char
+            index += len(quote) - 1
+        index += 1
+    return None
+
+
+def cut_comment_over_code(text: str, context: CursorContext) -> str:
+    """Code right of the cursor joins the suggestion's last line: a comment there would
+    swallow it (`    # implement this` before ` b:` turns `while b:` into a comment). Cut
+    before the `#`. (A cursor already in a comment is left alone.)"""
+    tail = context.line_suffix.strip()
+    if not tail or tail.startswith("#"):
+        return text
+    start = text.rfind("\n") + 1
+    # A one-line suggestion continues the cursor's line: quotes opened left of it count.
+    line = text[start:] if start else context.line_prefix[-NEAR_CHARS:] + text
+    offset = start if start else len(text) - len(line)
+    comment = comment_start(line)
+    if comment is None or offset + comment < 0:
+        return text
+    return text[:offset + comment].rstrip(" \t")
+
+
 def _is_subsequence(needle: str, haystack: str) -> bool:
     characters = iter(haystack)
     return all(char in characters for char in needle)
@@ -175,6 +214,7 @@ def postprocess(text: str, context: CursorContext, single_line: bool, unit: str,
     text = trim_suffix_overlap(text, context.suffix)
     text = cut_suffix_repeats(text, context)
     text = normalise_indent(text, context, unit)
+    text = cut_comment_over_code(text, context)
     suggestion = fit_line_tail(text, context.line_suffix, open_brackets) if single_line or "\n" not in text \
         else Suggestion(text)
     return Suggestion(drop_blank(suggestion.text), suggestion.replace_chars if suggestion.text.strip() else 0)

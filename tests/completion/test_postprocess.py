@@ -200,3 +200,28 @@ def test_guard_drops_the_text_when_no_cut_helps():
 
 def test_guard_cuts_a_stray_closer_when_the_completion_also_fixes_the_line():
     assert guarded("x = |\n", "foo(a) + bar(b))") == ("foo(a) + bar(b)", True)
+
+
+# --- cut_comment_over_code ------------------------------------------------------------------
+
+@pytest.mark.parametrize("prefix, suffix, text, expected", [
+    # SmolLM2's suggestion in a random-span hole: `while` gone, ` b:` right of the cursor
+    ("def gcd(a, b):\n    ", " b:\n        a, b = b, a % b\n", " # implement the solution here", ""),
+    ("x = ", " + 1\n", "f(y)  # the value", "f(y)"),
+    ("x = (", ")\n", "a,\n     b  # note", "a,\n     b"),  # the last line joins `)`
+])
+def test_a_comment_before_code_right_of_the_cursor_is_cut(prefix, suffix, text, expected):
+    from completion.postprocess import cut_comment_over_code
+    assert cut_comment_over_code(text, at_end(prefix, suffix)) == expected
+
+
+@pytest.mark.parametrize("prefix, suffix, text", [
+    ("x = 1", "\n", "  # nothing right of the cursor"),
+    ("x = 1", "  # the user's note\n", "  # a comment before a comment"),
+    ("s = '", "'\n", "a # b"),                         # inside the user's string
+    ("s = f(", ")\n", "'#', 2"),                       # a `#` in the suggestion's own string
+    ("# todo: ", " later\n", "fix this"),              # the cursor is already in a comment
+])
+def test_a_comment_sign_that_swallows_no_code_stays(prefix, suffix, text):
+    from completion.postprocess import cut_comment_over_code
+    assert cut_comment_over_code(text, at_end(prefix, suffix)) == text
