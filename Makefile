@@ -67,7 +67,22 @@ editors/vscode/tandem.vsix: editors/vscode/package.json editors/vscode/package-l
 standins: setup
 	$(BIN)/python -m standins.build --target-shape test
 
-test: setup editor-tools standins
+# llama.cpp for `engine: llamacpp`, compiled from llama-cpp-python's source distribution (PyPI
+# has no wheel of it): the library only, no tools, server or multimodal code, and without
+# llamafile's tinyBLAS, whose batch kernels round apart from the one-token ones (a verify
+# pass must compute exactly what greedy steps do; it costs prompt-processing speed only).
+LLAMACPP ?= llama-cpp-python==0.3.36
+LLAMACPP_CMAKE := -DGGML_LLAMAFILE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+  -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF
+.PHONY: llamacpp
+llamacpp: $(VENV)/.llamacpp
+$(VENV)/.llamacpp: $(VENV)/.installed
+	@# --no-cache-dir: a wheel pip cached from another build would skip these flags
+	CMAKE_ARGS="$(LLAMACPP_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --quiet --no-cache-dir \
+	  "$(LLAMACPP)" "gguf>=0.17"
+	touch $@
+
+test: setup editor-tools standins llamacpp
 	$(BIN)/pytest -q
 
 clean:

@@ -43,8 +43,10 @@ def run_doctor(settings: dict) -> int:
               "pip install 'tandem-code[onnx]', or AMD's Ryzen AI software for the NPU)")
     ok = True
     plan = None
+    _line("llama.cpp", _llamacpp_version() or "not installed (needed for engine llamacpp: pip install "
+          "'tandem-code[llamacpp]' or `make llamacpp`, which compile llama.cpp)")
     spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""), settings.get("device", "auto"),
-                    settings.get("dtype", "auto"), settings.get("engine", "auto"))
+                    settings.get("dtype", "auto"), settings.get("engine", "auto"), settings.get("weights", "auto"))
     try:
         plan = plan_load(spec)
         if plan.providers is not None:
@@ -68,6 +70,18 @@ def run_doctor(settings: dict) -> int:
     if not found:
         return 1
     return 0 if _check_pair(draft, target, plan, settings) and ok else 1
+
+
+def _llamacpp_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from models.engines.llamacpp_backend import available
+    if not available():
+        return None
+    try:
+        return f"llama-cpp-python {version('llama_cpp_python')}"
+    except PackageNotFoundError:
+        return "llama_cpp (version unknown)"
 
 
 def _check_pair(draft, target, plan, settings: dict) -> bool:

@@ -301,7 +301,8 @@ def _memory_for(spec: PairSpec) -> tuple[int | None, int | None]:
         plan = plan_load(spec)
         draft, target = resolve_model_dirs(spec.draft, spec.target)
         memory = check_memory(draft, target, str(plan.placement.device),
-                              str(plan.placement.dtype).removeprefix("torch."), plan.target_engine)
+                              str(plan.placement.dtype).removeprefix("torch."), plan.target_engine,
+                              weight_type=plan.weight_type)
         return memory.total, memory.free
     except Exception:
         return None, None

@@ -27,7 +27,7 @@ DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps|npu"
 MAX_NAMED_UNKNOWN = 5  # unknown keys named in the one message about them
 
 # Which settings choose the models: connections share loaded models only when these are equal.
-MODEL_SETTINGS = ("draft_model", "target_model", "device", "dtype", "engine")
+MODEL_SETTINGS = ("draft_model", "target_model", "device", "dtype", "engine", "weights")
 
 
 class TandemSettings(BaseModel):
@@ -40,10 +40,14 @@ class TandemSettings(BaseModel):
                         json_schema_extra={"pattern": f"^({DEVICE_PATTERN})$"})
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="weights' dtype; `auto` = bfloat16/float16 on a GPU, float32 on a CPU")
-    engine: Literal["auto", "transformers", "static", "onnx"] = Field(
+    engine: Literal["auto", "transformers", "static", "onnx", "llamacpp"] = Field(
         "auto", description="how the models run: `auto` (static KV caches and the draft's CUDA graphs on a GPU, "
                             "transformers on a CPU), `transformers`, `static`, `onnx` (ONNX Runtime; "
-                            "`device: npu` implies it); see the README's \"Accelerators\"")
+                            "`device: npu` implies it), `llamacpp` (llama.cpp on the CPU, GGUF weights; needs "
+                            "llama-cpp-python); see the README's \"Accelerators\"")
+    weights: Literal["auto", "f32", "f16", "q8_0", "q4_0", "q4_k_m"] = Field(
+        "auto", description="the llama.cpp engine's weight type: `auto` = `f32` below 1B parameters, `q8_0` "
+                            "above; `q4_0`/`q4_k_m` take a quarter of f16's memory, at some quality cost")
     prompt_format: str = Field(
         "auto", description="fill-in-the-middle layout: `auto` (from the tokenizer's special tokens) or a family; "
                             "one the tokenizer cannot do falls back to `plain` with a message",
@@ -100,7 +104,7 @@ class TandemSettings(BaseModel):
         return value
 
     def pair_spec(self) -> PairSpec:
-        return PairSpec(self.draft_model, self.target_model, self.device, self.dtype, self.engine)
+        return PairSpec(self.draft_model, self.target_model, self.device, self.dtype, self.engine, self.weights)
 
     def decoding_config(self) -> DecodingConfig:
         return DecodingConfig(draft_tokens=self.draft_tokens, source=self.draft_source,

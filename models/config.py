@@ -14,7 +14,13 @@ from dataclasses import dataclass
 # only add verify cost.
 MAX_DRAFT_TOKENS = 8
 
-ENGINES = ("auto", "transformers", "static", "onnx")
+ENGINES = ("auto", "transformers", "static", "onnx", "llamacpp")
+# The llama.cpp engine's weights (GGUF types); auto = f32 below AUTO_QUANTIZE_PARAMETERS, q8_0 above.
+WEIGHT_TYPES = ("auto", "f32", "f16", "q8_0", "q4_0", "q4_k_m")
+AUTO_QUANTIZE_PARAMETERS = 1_000_000_000
+# Bytes one weight takes in each (a block of 32 weights: q8_0 34 bytes, q4_0 18; q4_k_m
+# mixes 4.5- and 6-bit blocks, about 4.85 bits a weight on Llama models).
+GGUF_BYTES_PER_WEIGHT = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_k_m": 4.85 / 8}
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DRAFT_SOURCES = ("model", "lookup", "combined")
 
@@ -28,6 +34,7 @@ class PairSpec:
     device: str = "auto"
     dtype: str = "auto"
     engine: str = "auto"  # one of ENGINES: see models/engines/acceleration.py
+    weights: str = "auto"  # one of WEIGHT_TYPES: the llama.cpp engine's weight type
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from models.decoding.sampling import Sampler, SamplingParams
 from models.decoding.speculative import speculative_generate
 from models.embedded import resolve_model_dirs
 from models.engines.acceleration import Engine, accelerate
+from models.engines.llamacpp_loading import load_llamacpp
 from models.loading import LoadedModel, load_checkpoint
 from models.plan import LoadPlan, plan_load
 from models.preflight import preflight_plan
@@ -73,12 +74,19 @@ class ModelPair:
         # Directories, tokenizer compatibility and memory, before any weights are read.
         checked = preflight_plan(draft_dir, target_dir, plan)
         checked.raise_first()
-        target = load_checkpoint("target", target_dir, plan.placement, checked.target_tokenizer)
-        draft = load_checkpoint("draft", draft_dir, plan.placement, checked.draft_tokenizer)
+        parameters = {need.role: need.parameters for need in checked.memory.needs}
+
+        def load(role: str, path, tokenizer) -> tuple[LoadedModel, Engine]:
+            if plan.engine(role) == "llamacpp":  # GGUF in llama.cpp: the torch weights are never read
+                return load_llamacpp(role, path, plan.placement, tokenizer, parameters[role], plan.weight_type)
+            loaded = load_checkpoint(role, path, plan.placement, tokenizer)
+            return loaded, accelerate(loaded, plan.engine(role), plan.providers)
+
+        target, target_engine = load("target", target_dir, checked.target_tokenizer)
+        draft, draft_engine = load("draft", draft_dir, checked.draft_tokenizer)
         pair = cls(draft, target)
         pair.plan = plan
-        pair.engines = {model.role: accelerate(model, plan.engine(model.role), plan.providers)
-                        for model in (target, draft)}
+        pair.engines = {"target": target_engine, "draft": draft_engine}
         return pair
 
     @property

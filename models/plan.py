@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from models.config import ENGINES, PairSpec
+from models.config import AUTO_QUANTIZE_PARAMETERS, ENGINES, WEIGHT_TYPES, PairSpec
 from models.devices import Placement, resolve_placement
+from models.engines import llamacpp_backend
 from models.engines.onnx_backend import ONNX_DTYPES, choose_providers
 from models.errors import DeviceError
 
@@ -27,9 +28,16 @@ class LoadPlan:
     engine_reason: str
     # ONNX Runtime's execution providers in preference order, and why; None off ONNX.
     providers: tuple[list[str], str] | None = None
+    weights: str = "auto"  # the llama.cpp engine's weight type (WEIGHT_TYPES); see weight_type()
 
     def engine(self, role: str) -> str:
         return self.target_engine if role == "target" else self.draft_engine
+
+    def weight_type(self, parameters: int) -> str:
+        """The GGUF type of a model of `parameters` weights on the llama.cpp engine."""
+        if self.weights != "auto":
+            return self.weights
+        return "f32" if parameters < AUTO_QUANTIZE_PARAMETERS else "q8_0"
 
     def describe_engines(self) -> str:
         """One name when both models run alike, else the target's with the draft's."""
@@ -43,6 +51,8 @@ def plan_load(spec: PairSpec) -> LoadPlan:
     missing (checked here, before minutes of loading)."""
     if spec.engine not in ENGINES:
         raise DeviceError(f"unknown engine '{spec.engine}': use {', '.join(ENGINES)}")
+    if spec.weights not in WEIGHT_TYPES:
+        raise DeviceError(f"unknown weights '{spec.weights}': use {', '.join(WEIGHT_TYPES)}")
     if spec.device == "npu":
         # PyTorch cannot reach the NPU: ONNX Runtime's VitisAI provider runs the export,
         # made from weights loaded on the CPU. The provider is checked before loading.
@@ -51,6 +61,8 @@ def plan_load(spec: PairSpec) -> LoadPlan:
         placement = replace(placement, reason=f"npu through ONNX Runtime (weights loaded on the CPU); "
                                               f"{placement.reason}")
         return _onnx(placement, providers, "device npu runs on ONNX Runtime only")
+    if spec.engine == "llamacpp":
+        return _llamacpp(spec)
     placement = resolve_placement(spec.device, spec.dtype)
     if spec.engine == "onnx":  # the providers follow the placement (CUDA's on a GPU)
         return _onnx(placement, choose_providers(placement.device.type), f"setting engine=onnx; {AUTO_ENGINES}")
@@ -68,3 +80,17 @@ def _onnx(placement: Placement, providers: tuple[list[str], str], reason: str) -
         placement = replace(placement, dtype=torch.float32,
                             reason=f"{placement.reason}; float32 for ONNX Runtime (no {placement.dtype} kernels)")
     return LoadPlan(placement, "onnx", "onnx", reason, providers)
+
+
+def _llamacpp(spec: PairSpec) -> LoadPlan:
+    """llama.cpp runs here on the CPU; the checkpoint is read in float32 and written as GGUF."""
+    llamacpp_backend.require()
+    if spec.device not in ("auto", "cpu"):
+        raise DeviceError(f"engine llamacpp runs on the CPU; device is '{spec.device}': set device to 'auto' "
+                          "or 'cpu', or choose another engine for this device")
+    placement = resolve_placement("cpu", "float32")
+    placement = replace(placement, reason=f"{placement.reason}; read in float32 to write llama.cpp's GGUF")
+    weights = ("auto = f32 below 1B parameters, q8_0 above" if spec.weights == "auto"
+               else f"setting weights={spec.weights}")
+    return LoadPlan(placement, "llamacpp", "llamacpp", f"setting engine=llamacpp; GGUF weights: {weights}",
+                    weights=spec.weights)

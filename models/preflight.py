@@ -8,10 +8,11 @@ file) and the two tokenizers. Torch is touched only to ask a GPU how much memory
 Memory needed = weights + KV cache + working memory, at the dtype of the load plan:
 - weights: the parameters counted from the safetensors headers (config.json when there
   are none), floating-point tensors at the plan's dtype, others (quantized) as stored;
+  on the llama.cpp engine, the parameters at its GGUF weight type's bytes per weight;
 - KV cache: what each model's cache holds at its longest, 2 (keys and values) × layers ×
-  kv heads × head dim × positions × dtype size. The static engine preallocates
-  min(context window, STATIC_WINDOW) positions; the growing DynamicCache is counted at
-  KV_TOKENS positions;
+  kv heads × head dim × positions × dtype size. The static and llama.cpp engines
+  preallocate min(context window, STATIC_WINDOW) positions (llama.cpp's in float16); the
+  growing DynamicCache is counted at KV_TOKENS positions;
 - working memory (WORKSPACE_*): a prefill's activations, logits, the loader's staging
   buffers and the allocator's slack.
 Free memory is MemAvailable or, in a container, its cgroup's limit minus what it uses
@@ -26,6 +27,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.config import GGUF_BYTES_PER_WEIGHT
 from models.errors import ModelError, ModelLoadError, NotEnoughMemoryError, TokenizerMismatchError
 
 GiB = 2**30
@@ -116,7 +118,7 @@ def workspace_bytes(weights: int) -> int:
 
 
 def preflight(draft_dir: Path, target_dir: Path, device: str, dtype: str, engine: str,
-              free: int | None = None) -> Preflight:
+              free: int | None = None, weight_type=None) -> Preflight:
     """Check a pair without reading its weights: checkpoint directories, tokenizer
     compatibility, memory. `free` (bytes) replaces the measured free memory (tests)."""
     from models.loading import check_checkpoint_dir
@@ -137,7 +139,7 @@ def preflight(draft_dir: Path, target_dir: Path, device: str, dtype: str, engine
         result.tokenizers = check_tokenizers(result.draft_tokenizer, result.target_tokenizer, draft_dir, target_dir)
     except ModelError as error:
         result.problems.append(error)
-    result.memory = check_memory(draft_dir, target_dir, device, dtype, engine, free)
+    result.memory = check_memory(draft_dir, target_dir, device, dtype, engine, free, weight_type)
     if result.memory.problem:
         result.problems.append(NotEnoughMemoryError(result.memory.problem))
     return result
@@ -147,7 +149,7 @@ def preflight_plan(draft_dir: Path, target_dir: Path, plan, free: int | None = N
     """`preflight` at the device, dtype and engine of a `models.plan.LoadPlan`."""
     placement = plan.placement
     return preflight(draft_dir, target_dir, str(placement.device), str(placement.dtype).removeprefix("torch."),
-                     plan.target_engine, free)
+                     plan.target_engine, free, plan.weight_type)
 
 
 # -- tokenizers ----------------------------------------------------------------------------
@@ -219,8 +221,10 @@ def _text_config(config: dict) -> dict:
 
 
 # -- memory -------------------------------------------------------------------------------
-def model_need(role: str, path: Path, dtype: str, engine: str = "transformers") -> ModelNeed:
-    """Parameters, weight bytes and KV bytes of the checkpoint in `path` loaded at `dtype`."""
+def model_need(role: str, path: Path, dtype: str, engine: str = "transformers",
+               weight_type=None) -> ModelNeed:
+    """Parameters, weight bytes and KV bytes of the checkpoint in `path` loaded at `dtype`
+    (on the llama.cpp engine: at the GGUF type `weight_type(parameters)` names)."""
     size = BYTES_PER_PARAMETER[dtype]
     counted = _count_safetensors(path, size)
     config = _text_config(_config(path))
@@ -230,27 +234,34 @@ def model_need(role: str, path: Path, dtype: str, engine: str = "transformers") 
         parameters, source = _count_from_config(config), "config.json"
         weights = parameters * size
     tokens = kv_tokens(config, engine)
+    if engine == "llamacpp" and weight_type is not None:
+        weights = int(parameters * GGUF_BYTES_PER_WEIGHT[weight_type(parameters)])
+        size = BYTES_PER_PARAMETER["float16"]  # llama.cpp's KV cache
     return ModelNeed(role, parameters, weights, _kv_bytes(config, tokens, size), tokens, source)
 
 
 def kv_tokens(config: dict, engine: str) -> int:
     window = int(config.get("max_position_embeddings") or KV_TOKENS)
-    if engine.startswith("static"):
+    if engine.startswith("static") or engine == "llamacpp":
         from models.engines.acceleration import STATIC_WINDOW
         return min(window, STATIC_WINDOW)
     return min(window, KV_TOKENS)
 
 
 def check_memory(draft_dir: Path, target_dir: Path, device: str, dtype: str, engine: str = "transformers",
-                 free: int | None = None) -> MemoryCheck:
+                 free: int | None = None, weight_type=None) -> MemoryCheck:
     """Whether the pair fits where the plan puts it; when not, what would. `engine` is the
-    target's engine of the plan (it decides the KV cache's size)."""
-    needs = (model_need("target", target_dir, dtype, engine), model_need("draft", draft_dir, dtype, engine))
+    target's engine of the plan (it decides the KV cache's size); `weight_type` the plan's
+    GGUF type for a parameter count, on the llama.cpp engine."""
+    needs = (model_need("target", target_dir, dtype, engine, weight_type),
+             model_need("draft", draft_dir, dtype, engine, weight_type))
     measured, source = (free, "given") if free is not None else free_memory(device)
+    if engine == "llamacpp" and weight_type is not None:
+        dtype = "/".join(dict.fromkeys(f"{weight_type(need.parameters)} GGUF" for need in needs))
     check = MemoryCheck(device, dtype, needs, measured, source)
     problem = None
     if measured is not None and check.total > measured:
-        problem = _does_not_fit(check, draft_dir, target_dir, engine)
+        problem = _does_not_fit(check, draft_dir, target_dir, engine, weight_type)
     elif device.startswith("cuda") and free is None:
         # Weights are read into host memory, then moved: the larger model passes through it.
         host, host_source = free_memory("cpu")
@@ -262,8 +273,16 @@ def check_memory(draft_dir: Path, target_dir: Path, device: str, dtype: str, eng
     return MemoryCheck(device, dtype, needs, measured, source, problem)
 
 
-def _does_not_fit(check: MemoryCheck, draft_dir: Path, target_dir: Path, engine: str) -> str:
+def _does_not_fit(check: MemoryCheck, draft_dir: Path, target_dir: Path, engine: str, weight_type=None) -> str:
     advice = []
+    if engine == "llamacpp" and weight_type is not None:
+        for smaller in ("q8_0", "q4_k_m"):
+            if GGUF_BYTES_PER_WEIGHT[smaller] < max(GGUF_BYTES_PER_WEIGHT[weight_type(need.parameters)]
+                                                   for need in check.needs):
+                other = check_memory(draft_dir, target_dir, check.device, "float32", engine, check.free,
+                                     lambda parameters, kind=smaller: kind)
+                advice.append(f"set weights {smaller} (needs about {gib(other.total)}"
+                              f"{', which fits' if other.total <= check.free else ', still too much'})")
     for smaller in ("bfloat16", "float16") if check.dtype == "float32" else ():
         if smaller == "float16" and not check.device.startswith(("cuda", "mps")):
             continue  # on a CPU float16 is no smaller than bfloat16, and slower

@@ -23,6 +23,7 @@ set -eu
 [ -n "${TANDEM_DEVICE:-}" ] && set -- --device "$TANDEM_DEVICE" "$@"
 [ -n "${TANDEM_DTYPE:-}" ] && set -- --dtype "$TANDEM_DTYPE" "$@"
 [ -n "${TANDEM_ENGINE:-}" ] && set -- --engine "$TANDEM_ENGINE" "$@"
+[ -n "${TANDEM_WEIGHTS:-}" ] && set -- --weights "$TANDEM_WEIGHTS" "$@"
 [ -n "${TANDEM_PROMPT_FORMAT:-}" ] && set -- --prompt-format "$TANDEM_PROMPT_FORMAT" "$@"
 [ -n "${TANDEM_MAX_NEW_TOKENS:-}" ] && set -- --max-new-tokens "$TANDEM_MAX_NEW_TOKENS" "$@"
 [ -n "${TANDEM_DRAFT_TOKENS:-}" ] && set -- --draft-tokens "$TANDEM_DRAFT_TOKENS" "$@"

@@ -37,3 +37,28 @@ def test_draft_cost_enters_through_model_drafted_tokens_only():
     cells = _cells(format_table([_baseline(), combined]), "combined")
     assert cells[5:10] == ["0.500", "2.00", "1.00", "1.00", "1.00"]
     assert cells[-1] == "yes"
+
+
+def test_the_engines_table_derives_c_speedup_and_the_peer_ratio():
+    from bench.engines import EngineRow, Timed, format_table
+
+    def timed(seconds, tokens, decode_seconds, outputs):
+        row = Timed()
+        for output in outputs:
+            row.add(seconds / len(outputs), output, decode_seconds / len(outputs))
+        return row
+
+    # Target 10 ms per decode step, draft 1 ms (c = 0.1); greedy 100 tok/s, speculative 250.
+    outputs = [tuple(range(11)), tuple(range(11))]
+    row = EngineRow("llamacpp", "f32", pair=None,
+                    target=timed(0.22, 22, 0.2, outputs), draft=timed(0.022, 22, 0.02, outputs),
+                    speculative=timed(0.088, 22, 0.0, outputs), drafted=40, accepted=30)
+    peer = timed(0.11, 22, 0.1, outputs)  # llama.cpp's own loop: 200 tok/s
+    table = format_table([row], peer)
+    cells = _cells(table, "llamacpp")
+    assert cells[:4] == ["f32", "10.00", "1.00", "0.10"]
+    assert cells[4:] == ["100.0", "250.0", "2.50×", "0.75", "1.25×", "yes"]
+    assert "5.00 ms/token, 200.0 tok/s; its tokens equal the llamacpp engine's greedy" in table
+    row.speculative.outputs[1] = (0,)
+    assert _cells(format_table([row], None), "llamacpp")[-4:] == ["0.75", "–", "no", "(1)"]
+    assert "not measured (llama-cpp-python is not installed" in format_table([row], None)

@@ -13,7 +13,7 @@ from lsp_server.cli import _settings_from, build_parser
 from lsp_server.settings import setting_fields
 
 OWN_OPTIONS = {
-    "engine": {"--prompts", "--new-tokens", "--k", "--threads", "--project-7b"},
+    "engine": {"--prompts", "--new-tokens", "--k", "--threads", "--project-7b", "--engines"},
     "context": {"--samples", "--threads"},
     "latency": {"--functions", "--seed", "--png"},
     "soak": {"--keystrokes", "--documents", "--interval-ms", "--seed", "--no-clean-run"},

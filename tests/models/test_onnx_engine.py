@@ -20,6 +20,7 @@ from models.engines.onnx_backend import choose_providers
 from models.errors import DeviceError
 from models.loading import LoadedModel, load_checkpoint
 from models.pair import ModelPair
+from tests.models.engine_checks import assert_matches_torch_across_chunks_and_rollback
 from tests.models.test_speculative_greedy import NEW_TOKENS, _decode, pair, prompts  # noqa: F401 (fixtures)
 from tests.models.test_static_engine import references  # noqa: F401 (fixture)
 
@@ -42,20 +43,8 @@ def onnx_pair(export_cache):
     return draft, target
 
 
-@torch.inference_mode()
 def test_the_export_matches_torch_across_chunks_and_rollback(pair, onnx_pair):  # noqa: F811
-    _, reference = pair
-    _, target = onnx_pair
-    ids = torch.tensor([reference.tokenizer.encode("def fib(n):\n    if n < 2:\n        return n\n    return",
-                                                   add_special_tokens=False)])
-    expected = reference.model(input_ids=ids).logits
-    cache = target.model.new_cache()
-    torch.testing.assert_close(target.model(input_ids=ids[:, :9], cache=cache).logits, expected[:, :9])
-    torch.testing.assert_close(target.model(input_ids=ids[:, 9:], cache=cache).logits, expected[:, 9:])
-    cache.crop(-4)
-    assert cache.get_seq_length() == ids.shape[1] - 4
-    last = target.model(input_ids=ids[:, -4:], cache=cache, logits_to_keep=1).logits
-    torch.testing.assert_close(last, expected[:, -1:])
+    assert_matches_torch_across_chunks_and_rollback(pair[1], onnx_pair[1])
 
 
 def test_speculative_greedy_over_onnx_runtime_is_the_target_alone(onnx_pair, prompts, references):  # noqa: F811

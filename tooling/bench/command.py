@@ -33,6 +33,11 @@ def register(commands) -> None:
     engine.add_argument("--new-tokens", type=int, default=64, help="tokens generated per prompt at most")
     engine.add_argument("--k", type=int, default=4, help="draft length of the fixed-k rows")
     engine.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    engine.add_argument("--engines", default="available",
+                        help="comma-separated engines for the engines table (transformers, static, onnx, "
+                             "llamacpp), 'available' = each one installed here, 'none' = skip the table; "
+                             "--weights sets llamacpp's weight type (the peer, llama.cpp's own decode, uses "
+                             "the same file)")
     engine.add_argument("--project-7b", action="store_true",
                         help="after the model-costs table, project CodeLlama-7B's step and prefill from one "
                              "decoder layer at its width (builds ~1.3 GB in float32; 1–2 minutes on a small CPU)")
@@ -134,7 +139,37 @@ def _run_engine(args: argparse.Namespace, settings: dict) -> int:
     if status != 0:
         return status
     # Each model's own step and prefill costs on this machine, after the decoding table.
-    return costs.main(pair, args.project_7b, log=lambda text: print(text, file=sys.stderr))
+    status = costs.main(pair, args.project_7b, log=lambda text: print(text, file=sys.stderr))
+    if status != 0 or args.engines == "none":
+        return status
+    return _run_engines(args, settings, pair)
+
+
+def _run_engines(args: argparse.Namespace, settings: dict, transformers_pair) -> int:
+    """The engines table: each engine's pair on the same prompts, and llama.cpp's own decode."""
+    from bench.engines import EngineRow, format_table, run
+    from models.engines import llamacpp_backend, onnx_backend
+
+    names = [name.strip() for name in args.engines.split(",") if name.strip()]
+    if names == ["available"]:
+        names = ["transformers", "static", *(["onnx"] if onnx_backend.available_providers() else []),
+                 *(["llamacpp"] if llamacpp_backend.available() else [])]
+    rows = []
+    for name in names:
+        pair = transformers_pair if name == "transformers" else _load_pair(args, {**settings, "engine": name})
+        if pair is None:
+            return 2
+        weights = getattr(pair.target.model, "weight_type", None) or \
+            str(pair.target.placement.dtype).removeprefix("torch.")
+        rows.append(EngineRow(name, weights, pair))
+    llamacpp = next((row.pair for row in rows if row.name == "llamacpp"), None)
+    peer_path = llamacpp.target.model.path if llamacpp is not None else None
+    peer = run(rows, peer_path, args.prompts, args.new_tokens)
+    print()
+    print(f"engines: {args.prompts} held-out prompts of 200 tokens, ≤{args.new_tokens} new tokens, greedy; "
+          "ms = decode step of the target/draft alone; tandem = adaptive draft length, lookup + draft model")
+    print(format_table(rows, peer))
+    return 0
 
 
 def _run_context(args: argparse.Namespace, settings: dict) -> int:
@@ -158,7 +193,8 @@ def _load_pair(args: argparse.Namespace, settings: dict):
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""),
-                    settings.get("device", "auto"), settings.get("dtype", "float32"), settings.get("engine", "auto"))
+                    settings.get("device", "auto"), settings.get("dtype", "float32"), settings.get("engine", "auto"),
+                    settings.get("weights", "auto"))
     try:
         return ModelPair.load(spec)
     except ModelError as error:
