@@ -146,6 +146,12 @@ def test_bench_engine_prints_the_costs_after_its_table(monkeypatch, engine_statu
     monkeypatch.setattr(command, "_load_pair", lambda args, settings: "pair")
     monkeypatch.setattr(bench.engine, "main", lambda pair, *rest: calls.append(("engine", pair)) or engine_status)
     monkeypatch.setattr(costs, "main", lambda pair, project_7b, log: calls.append(("costs", pair, project_7b)) or 0)
-    args = argparse.Namespace(prompts=1, new_tokens=2, k=3, threads=None, project_7b=True)
+    monkeypatch.setattr(command, "_run_engines", lambda args, settings, pair: calls.append(("engines", pair)) or 0)
+    args = argparse.Namespace(prompts=1, new_tokens=2, k=3, threads=None, project_7b=True, engines="none")
     assert command._run_engine(args, {}) == engine_status
     assert calls == ([("engine", "pair"), ("costs", "pair", True)] if engine_status == 0 else [("engine", "pair")])
+    # the engines table comes last, unless --engines none
+    calls.clear()
+    args.engines = "available"
+    assert command._run_engine(args, {}) == engine_status
+    assert calls[-1] == (("engines", "pair") if engine_status == 0 else ("engine", "pair"))
