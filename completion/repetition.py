@@ -83,7 +83,11 @@ def trivial(line: str) -> bool:
 
 def _literal_row(line: str) -> bool:
     words = _WORD.findall(line)
-    return bool(words) and all(_CONSTANT.fullmatch(word) for word in words)
+    return bool(words) and _literals(words)
+
+
+def _literals(words: list[str]) -> bool:
+    return all(_CONSTANT.fullmatch(word) for word in words)
 
 
 def repetition_cut(text: str, tail: str = "", line_blank: bool = True) -> int | None:
@@ -191,7 +195,7 @@ def _unit_cut(text: str, base: int = 0) -> int | None:
             aligned = next((a for a in range(start, start + period) if not text[a].isspace()), start)
         whole = (end - aligned) // period
         words = _WORD.findall(text[aligned:aligned + period])
-        needed = MIN_CONSTANT_COPIES if all(_CONSTANT.fullmatch(w) for w in words) else MIN_COPIES
+        needed = MIN_CONSTANT_COPIES if _literals(words) else MIN_COPIES
         if period >= LONG_PERIOD and needed == MIN_COPIES:
             # A long unit counts from fewer copies, over the whole periodic stretch: prose
             # loops end mid-copy and rarely start at the unit's first word.

@@ -27,7 +27,8 @@ from models.loading import LoadedModel
 
 log = logging.getLogger(__name__)
 
-RUNS = ("transformers", "static", "static+graphs", "onnx", "llamacpp")  # what a model runs on (the setting adds "auto")
+# What a model runs on (the setting adds "auto").
+RUNS = ("transformers", "static", "static+graphs", "onnx", "llamacpp")
 STATIC_WINDOW = 4096  # positions preallocated at most: CodeLlama's 16k would cost 8.6 GB of bf16 KV
 
 
@@ -97,5 +98,3 @@ def _onnx(loaded: LoadedModel, providers: tuple[list[str], str]) -> Engine:
         return fallback(loaded, "ONNX Runtime", f"the session would not start: {type(error).__name__}: {error}")
     loaded.model = onnx_model
     return Engine("onnx", f"ONNX Runtime on {', '.join(onnx_model.providers)} ({providers[1]}); {path}")
-
-

@@ -16,13 +16,14 @@ writer's version, like the ONNX export.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from models.engines.cache_files import derived_path
 
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,8 @@ class GGUFError(Exception):
 
 
 def gguf_path(checkpoint: Path, weight_type: str, cache_dir: Path | None = None) -> Path:
-    weights = sorted(checkpoint.glob("*.safetensors"))
-    key = "|".join([str(checkpoint.resolve()), weight_type, f"writer{WRITER_VERSION}",
-                    *(f"{w.name}:{w.stat().st_mtime_ns}" for w in weights)])
-    root = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tandem" / "gguf"
-    return root / hashlib.sha256(key.encode()).hexdigest()[:16] / f"model-{weight_type}.gguf"
+    return derived_path(checkpoint, "gguf", [weight_type, f"writer{WRITER_VERSION}"], f"model-{weight_type}.gguf",
+                        cache_dir)
 
 
 def unsupported(config) -> str | None:

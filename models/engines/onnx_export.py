@@ -10,14 +10,13 @@ so any opset-17 runtime can run it. Exports are cached on disk by checkpoint and
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import warnings
 from pathlib import Path
 
 import torch
 
+from models.engines.cache_files import derived_path
 from models.engines.static_llama import supports
 
 log = logging.getLogger(__name__)
@@ -81,12 +80,9 @@ class KVModule(torch.nn.Module):
 
 def export_path(checkpoint: Path, dtype: torch.dtype, cache_dir: Path | None = None) -> Path:
     """Where the export of this checkpoint (by path and weights' mtimes) in `dtype` lives."""
-    weights = sorted(checkpoint.glob("*.safetensors"))
     # A new torch or opset may trace differently: both are part of the key.
-    key = "|".join([str(checkpoint.resolve()), str(dtype), f"opset{OPSET}", torch.__version__,
-                    *(f"{w.name}:{w.stat().st_mtime_ns}" for w in weights)])
-    root = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tandem" / "onnx"
-    return root / hashlib.sha256(key.encode()).hexdigest()[:16] / "model.onnx"
+    return derived_path(checkpoint, "onnx", [str(dtype), f"opset{OPSET}", torch.__version__], "model.onnx",
+                        cache_dir)
 
 
 @torch.inference_mode()

@@ -162,3 +162,15 @@ def test_quantizing_and_loading_print_nothing(tmp_path, capfd, pair):  # noqa: F
     out, err = capfd.readouterr()
     assert engine.name == "llamacpp" and "q4_k_m weights" in engine.reason
     assert out == "" and err == ""
+
+
+def test_a_cache_folder_with_a_space_and_an_accent_holds_the_gguf(tmp_path, pair):  # noqa: F811
+    _, target = pair
+    home = tmp_path / "my cache é"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(home))
+        loaded, engine = load("target", target.path, target.tokenizer, "q8_0")
+        assert engine.name == "llamacpp", engine
+        assert str(loaded.model.path).startswith(str(home))
+        cache = loaded.model.new_cache()
+        assert loaded.model(input_ids=torch.tensor([[1, 5, 6]]), cache=cache).logits.shape == (1, 3, loaded.vocab_size)

@@ -163,7 +163,8 @@ def _run_engines(args: argparse.Namespace, settings: dict, transformers_pair) ->
             str(pair.target.placement.dtype).removeprefix("torch.")
         rows.append(EngineRow(name, weights, pair))
     llamacpp = next((row.pair for row in rows if row.name == "llamacpp"), None)
-    peer_path = llamacpp.target.model.path if llamacpp is not None else None
+    # The GGUF file, unless the llamacpp pair fell back to transformers
+    peer_path = getattr(llamacpp.target.model, "path", None) if llamacpp is not None else None
     peer = run(rows, peer_path, args.prompts, args.new_tokens)
     print()
     print(f"engines: {args.prompts} held-out prompts of 200 tokens, ≤{args.new_tokens} new tokens, greedy; "

@@ -75,6 +75,16 @@ def _padded_draft(pair: ModelPair):
     return draft
 
 
+def tandem_generate(pair: ModelPair, prompt: list[int], proposer_kind: str, policy, new_tokens: int, eos: int):
+    """Tandem's speculative decoding of `prompt` with drafts from `proposer_kind` (draft,
+    lookup or combined) and draft lengths from `policy`, greedy, to EOS or `new_tokens`."""
+    lookup = PromptLookupProposer(prompt)
+    draft = DraftModelProposer(pair.draft.model, [i for i in prompt if i < pair.draft.vocab_size],
+                               pair.target.vocab_size)
+    proposer = {"draft": draft, "lookup": lookup, "combined": CombinedProposer(lookup, draft)}[proposer_kind]
+    return speculative_generate(pair.target.model, prompt, proposer, policy, Stops(new_tokens, {eos}), pair.decode)
+
+
 def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int = 0) -> list[Row]:
     target, tokenizer = pair.target.model, pair.target.tokenizer
     eos = tokenizer.eos_token_id
@@ -87,12 +97,7 @@ def run(pair: ModelPair, prompt_count: int, new_tokens: int, k: int, seed: int =
         assistant.generation_config.num_assistant_tokens_schedule = "heuristic"
 
     def tandem(proposer_kind: str, policy):
-        def go(prompt):
-            lookup = PromptLookupProposer(prompt)
-            draft = DraftModelProposer(pair.draft.model, prompt, pair.target.vocab_size)
-            proposer = {"draft": draft, "lookup": lookup, "combined": CombinedProposer(lookup, draft)}[proposer_kind]
-            return speculative_generate(target, prompt, proposer, policy, Stops(new_tokens, {eos}), decode)
-        return go
+        return lambda prompt: tandem_generate(pair, prompt, proposer_kind, policy, new_tokens, eos)
 
     methods = {
         "target only (Tandem greedy)": lambda p: greedy_generate(target, p, Stops(new_tokens, {eos}), decode),

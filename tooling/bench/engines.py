@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bench.engine import tandem_generate
 from bench.prompts import held_out_prompts
 from models.decoding.adaptive import AdaptiveDraftLength
 from models.decoding.generation import Stops
 from models.decoding.greedy import greedy_generate
-from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
-from models.decoding.speculative import speculative_generate
 from models.pair import ModelPair
 
 
@@ -66,14 +65,6 @@ class EngineRow:
     accepted: int = 0
 
 
-def _speculative(pair: ModelPair, prompt: list[int], new_tokens: int, eos: int):
-    draft_prompt = [i for i in prompt if i < pair.draft.vocab_size]
-    lookup = PromptLookupProposer(prompt)
-    draft = DraftModelProposer(pair.draft.model, draft_prompt, pair.target.vocab_size)
-    return speculative_generate(pair.target.model, prompt, CombinedProposer(lookup, draft), AdaptiveDraftLength(),
-                                Stops(new_tokens, {eos}), pair.decode)
-
-
 def _peer(path, threads: int, window: int):
     """llama-cpp-python's high-level model on `path`, or None when it is not installed."""
     try:
@@ -109,7 +100,7 @@ def run(rows: list[EngineRow], peer_path, prompt_count: int, new_tokens: int, se
         for prompt in prompts[:1]:  # warm-up: first calls pay one-off costs
             for row in rows:
                 greedy_generate(row.pair.target.model, prompt, Stops(new_tokens, {eos}), row.pair.decode)
-                _speculative(row.pair, prompt, new_tokens, eos)
+                tandem_generate(row.pair, prompt, "combined", AdaptiveDraftLength(), new_tokens, eos)
             if peer_model is not None:
                 _peer_generate(peer_model, prompt, new_tokens, eos)
         jobs = [(kind, row) for row in rows for kind in ("target", "draft", "speculative")]
@@ -125,7 +116,7 @@ def run(rows: list[EngineRow], peer_path, prompt_count: int, new_tokens: int, se
                 pair = row.pair
                 started = time.perf_counter()
                 if kind == "speculative":
-                    out = _speculative(pair, prompt, new_tokens, eos)
+                    out = tandem_generate(pair, prompt, "combined", AdaptiveDraftLength(), new_tokens, eos)
                     row.speculative.add(time.perf_counter() - started, out.token_ids)
                     row.drafted += out.stats.drafted
                     row.accepted += out.stats.accepted
