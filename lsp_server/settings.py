@@ -42,7 +42,9 @@ class TandemSettings(BaseModel):
         "auto", description="weights' dtype; `auto` = bfloat16/float16 on a GPU, float32 on a CPU")
     engine: Literal["auto", "transformers", "static", "onnx", "llamacpp"] = Field(
         "auto", description="how the models run: `auto` (static KV caches and the draft's CUDA graphs on a GPU, "
-                            "transformers on a CPU), `transformers`, `static`, `onnx` (ONNX Runtime; "
+                            "llama.cpp on a CPU where llama-cpp-python is installed and dtype is `auto`/`float32`, "
+                            "else transformers), "
+                            "`transformers`, `static`, `onnx` (ONNX Runtime; "
                             "`device: npu` implies it), `llamacpp` (llama.cpp on the CPU, GGUF weights; needs "
                             "llama-cpp-python); see the README's \"Accelerators\"")
     weights: Literal["auto", "f32", "f16", "q8_0", "q4_0", "q4_k_m"] = Field(

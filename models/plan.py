@@ -17,7 +17,8 @@ from models.engines import llamacpp_backend
 from models.engines.onnx_backend import ONNX_DTYPES, choose_providers
 from models.errors import DeviceError
 
-AUTO_ENGINES = "auto = static caches and the draft's CUDA graphs on a GPU, transformers on a CPU"
+AUTO_ENGINES = ("auto = static caches and the draft's CUDA graphs on a GPU, llama.cpp on a CPU where "
+                "llama-cpp-python is installed, else transformers")
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,17 @@ def plan_load(spec: PairSpec) -> LoadPlan:
                                               f"{placement.reason}")
         return _onnx(placement, providers, "device npu runs on ONNX Runtime only")
     if spec.engine == "llamacpp":
-        return _llamacpp(spec)
+        return _llamacpp(spec, "setting engine=llamacpp")
     placement = resolve_placement(spec.device, spec.dtype)
+    if spec.engine == "auto" and placement.device.type == "cpu":
+        # On a CPU llama.cpp's step is 3-5x PyTorch's (tandem bench engine), when it is
+        # installed and exact (a verify pass rounds like one-token steps). A dtype other
+        # than float32 asks for PyTorch's weights in it; llama.cpp's own are `weights`.
+        why_not = _llamacpp_unusable(spec.dtype)
+        if why_not is None:
+            return _llamacpp(spec, "setting engine=auto on the CPU: llama.cpp, the fastest engine installed")
+        return LoadPlan(placement, "transformers", "transformers",
+                        f"setting engine=auto on the CPU: transformers, as {why_not}")
     if spec.engine == "onnx":  # the providers follow the placement (CUDA's on a GPU)
         return _onnx(placement, choose_providers(placement.device.type), f"setting engine=onnx; {AUTO_ENGINES}")
     on_gpu = placement.device.type == "cuda"
@@ -82,7 +92,21 @@ def _onnx(placement: Placement, providers: tuple[list[str], str], reason: str) -
     return LoadPlan(placement, "onnx", "onnx", reason, providers)
 
 
-def _llamacpp(spec: PairSpec) -> LoadPlan:
+def _llamacpp_unusable(dtype: str) -> str | None:
+    """Why `auto` cannot take llama.cpp here, or None."""
+    if dtype not in ("auto", "float32"):
+        return (f"dtype {dtype} names PyTorch weights (llama.cpp's are set by `weights`: f16, q8_0, q4_0, …; "
+                "with dtype auto, engine auto takes llama.cpp where it is installed)")
+    if not llamacpp_backend.available():
+        return ("llama.cpp is not installed (llama-cpp-python: `make llamacpp` or "
+                "pip install 'tandem-code[llamacpp]' makes it the CPU engine, 3-5x faster)")
+    if not llamacpp_backend.batch_invariant():
+        return ("this llama.cpp was built with llamafile's batch kernels, whose verify passes round apart "
+                "from greedy steps (`make llamacpp` builds it without them)")
+    return None
+
+
+def _llamacpp(spec: PairSpec, reason: str) -> LoadPlan:
     """llama.cpp runs here on the CPU; the checkpoint is read in float32 and written as GGUF."""
     llamacpp_backend.require()
     if spec.device not in ("auto", "cpu"):
@@ -92,5 +116,4 @@ def _llamacpp(spec: PairSpec) -> LoadPlan:
     placement = replace(placement, reason=f"{placement.reason}; read in float32 to write llama.cpp's GGUF")
     weights = ("auto = f32 below 1B parameters, q8_0 above" if spec.weights == "auto"
                else f"setting weights={spec.weights}")
-    return LoadPlan(placement, "llamacpp", "llamacpp", f"setting engine=llamacpp; GGUF weights: {weights}",
-                    weights=spec.weights)
+    return LoadPlan(placement, "llamacpp", "llamacpp", f"{reason}; GGUF weights: {weights}", weights=spec.weights)

@@ -276,9 +276,9 @@ def check_memory(draft_dir: Path, target_dir: Path, device: str, dtype: str, eng
 def _does_not_fit(check: MemoryCheck, draft_dir: Path, target_dir: Path, engine: str, weight_type=None) -> str:
     advice = []
     if engine == "llamacpp" and weight_type is not None:
-        for smaller in ("q8_0", "q4_k_m"):
-            if GGUF_BYTES_PER_WEIGHT[smaller] < max(GGUF_BYTES_PER_WEIGHT[weight_type(need.parameters)]
-                                                   for need in check.needs):
+        target = next(need for need in check.needs if need.role == "target")
+        for smaller in ("q8_0", "q4_k_m"):  # smaller than what the target has now
+            if GGUF_BYTES_PER_WEIGHT[smaller] < GGUF_BYTES_PER_WEIGHT[weight_type(target.parameters)]:
                 other = check_memory(draft_dir, target_dir, check.device, "float32", engine, check.free,
                                      lambda parameters, kind=smaller: kind)
                 advice.append(f"set weights {smaller} (needs about {gib(other.total)}"

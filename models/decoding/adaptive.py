@@ -3,8 +3,10 @@
 Fixed k when the user sets a number. `auto` picks the k that maximises expected tokens
 per second, E(α,k) / (k·t_draft + t_verify(k)), with E = (1 − α^(k+1)) / (1 − α) tokens
 per target pass (Leviathan et al. 2023), from running estimates of the per-token
-acceptance α, the draft step time and the verify time's growth with k. k = 0 (target
-alone) wins when drafting cannot pay; a cheap probe round now and then keeps α fresh.
+acceptance α, the draft step time and the time of a verify pass of each length. k = 0
+(target alone) wins when drafting cannot pay; a cheap probe round now and then keeps α
+fresh. Rounds at k = 0 may still verify a few lookup tokens (no model call), as many as
+the lookup's own α pays for against the longer pass.
 
 The step costs (`StepCosts`) belong to the models and the hardware, so a pair shares one;
 acceptance depends on how a request decodes, so the pair keeps one AdaptiveDraftLength per
@@ -50,10 +52,20 @@ class FixedDraftLength:
 @dataclass
 class StepCosts:
     """What a step costs: properties of the models and the hardware, the same whatever a
-    request's decoding, so one StepCosts serves every AdaptiveDraftLength of a pair."""
+    request's decoding, so one StepCosts serves every AdaptiveDraftLength of a pair.
+
+    A verify pass of n tokens is timed per n: how its cost grows with n is the engine's
+    (measured here: on llama.cpp a 5-token pass of the embedded target costs 1.6 one-token
+    steps in float32 but 3.9 in q8_0; PyTorch in bfloat16 about 1.1), so it is learned
+    from the passes this pair has run, not assumed."""
     draft_step: float | None = None   # seconds per draft forward
-    target_step: float | None = None  # seconds per 1-token target pass
-    verify_growth: float = 0.1  # fractional verify-time growth per extra token
+    verify: dict[int, float] = field(default_factory=dict)  # seconds per pass of n tokens
+    prior_growth: float = 0.1  # per extra token, until a pass of more than one is timed
+
+    @property
+    def target_step(self) -> float | None:
+        """Seconds per 1-token target pass."""
+        return self.verify.get(1)
 
     def cost_ratio(self) -> float | None:
         """c = draft step time / target step time, once both are measured."""
@@ -61,37 +73,70 @@ class StepCosts:
             return None
         return self.draft_step / self.target_step
 
+    def verify_ratio(self, n: int) -> float:
+        """v(n) = a pass of n tokens / a one-token pass: measured, or from the growth per
+        token of the nearest size measured (the prior before any)."""
+        if n <= 1 or not self.target_step:
+            return 1.0
+        if n in self.verify:
+            return self.verify[n] / self.target_step
+        measured = [m for m in self.verify if m > 1]
+        if not measured:
+            return 1.0 + self.prior_growth * (n - 1)
+        nearest = min(measured, key=lambda m: (abs(m - n), m))
+        growth = max(0.0, (self.verify[nearest] / self.target_step - 1) / (nearest - 1))
+        return 1.0 + growth * (n - 1)
+
     def update(self, proposal: Proposal, verify_seconds: float) -> None:
-        drafted = len(proposal.tokens)
         if proposal.steps:
             self.draft_step = _ema(self.draft_step, proposal.step_seconds / proposal.steps)
-        if drafted == 0:
-            self.target_step = _ema(self.target_step, verify_seconds)
-        elif self.target_step:
-            growth = (verify_seconds / self.target_step - 1) / drafted
-            self.verify_growth = DECAY * self.verify_growth + (1 - DECAY) * max(0.0, growth)
+        n = len(proposal.tokens) + 1
+        self.verify[n] = _ema(self.verify.get(n), verify_seconds)
 
 
 @dataclass
-class AdaptiveDraftLength:
-    """The acceptance estimate of one kind of decoding, over the shared `costs`."""
-    k_max: int = MAX_DRAFT_TOKENS
-    accepted: float = 3.0       # prior: α = 0.6 over a few tokens
+class Acceptance:
+    """A running per-token acceptance estimate: runs of successes, each ended by at most
+    one rejection."""
+    accepted: float = 3.0  # prior: α = 0.6 over a few tokens
     rejected: float = 2.0
-    costs: StepCosts = field(default_factory=StepCosts)
-    rounds_at_zero: int = 0
 
     @property
     def alpha(self) -> float:
         return self.accepted / (self.accepted + self.rejected)
 
+    def update(self, drafted: int, accepted: int) -> None:
+        if drafted:
+            self.accepted = DECAY * self.accepted + accepted
+            self.rejected = DECAY * self.rejected + (accepted < drafted)
+
+
+@dataclass
+class AdaptiveDraftLength:
+    """The acceptance estimates of one kind of decoding (the draft model's and the
+    lookup's, apart), over the shared `costs`."""
+    k_max: int = MAX_DRAFT_TOKENS
+    model: Acceptance = field(default_factory=Acceptance)
+    lookup: Acceptance = field(default_factory=Acceptance)
+    costs: StepCosts = field(default_factory=StepCosts)
+    rounds_at_zero: int = 0
+    rounds_without_lookup: int = 0
+
+    @property
+    def alpha(self) -> float:
+        return self.model.alpha
+
     def rate(self, k: int) -> float:
-        """Expected tokens per unit of target-step time when drafting k."""
+        """Expected tokens per unit of target-step time when the draft model drafts k."""
         if k == 0:
             return 1.0
         c = self.costs.cost_ratio()
         c = 0.1 if c is None else c
-        return expected_tokens(self.alpha, k) / (k * c + 1 + self.costs.verify_growth * k)
+        return expected_tokens(self.model.alpha, k) / (self.costs.verify_ratio(k + 1) + k * c)
+
+    def lookup_rate(self, k: int) -> float:
+        """The same for k lookup tokens, which cost no model call, only a longer verify."""
+        return expected_tokens(self.lookup.alpha, k) / self.costs.verify_ratio(k + 1)
 
     def choose(self, remaining: int) -> int:
         limit = max(0, min(self.k_max, remaining - 1))
@@ -106,17 +151,21 @@ class AdaptiveDraftLength:
         return best
 
     def free_tokens(self, remaining: int) -> int:
-        """Lookup tokens to try when the model draft does not pay (they cost no model call)."""
-        return max(0, min(FREE_LOOKUP_TOKENS, remaining - 1))
+        """Lookup tokens to try in a round where the draft model does not pay: as many as
+        pay for their longer verify pass (none where verifying costs nearly a step per
+        token), with a short probe now and then to keep the lookup's α fresh."""
+        limit = max(0, min(FREE_LOOKUP_TOKENS, remaining - 1))
+        best = max(range(limit + 1), key=self.lookup_rate)
+        if best == 0 and limit > 0:
+            self.rounds_without_lookup += 1
+            if self.rounds_without_lookup >= PROBE_EVERY:
+                self.rounds_without_lookup = 0
+                return min(2, limit)
+        return best
 
     def update(self, proposal: Proposal, accepted: int, verify_seconds: float) -> None:
-        drafted = len(proposal.tokens)
-        if proposal.source == "lookup":
-            return  # a lookup proposal: free, and its acceptance says nothing of the model's
-        if drafted:
-            # Acceptance is a run of successes ended by at most one rejection.
-            self.accepted = DECAY * self.accepted + accepted
-            self.rejected = DECAY * self.rejected + (accepted < drafted)
+        estimate = self.lookup if proposal.source == "lookup" else self.model
+        estimate.update(len(proposal.tokens), accepted)
         self.costs.update(proposal, verify_seconds)
 
 

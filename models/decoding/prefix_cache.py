@@ -62,6 +62,7 @@ class PrefixCache:
         `ids` names) the prompt's first tokens only, which the next prefill of a prompt
         that starts alike reuses."""
         prompt = list(prompt_ids)
+        self._drop_if_stale()
         keep = min(common_prefix(self.ids, prompt), len(prompt) - 1) if self.cache is not None else 0
         if keep <= 0:
             self.cache, keep = new_cache(model), 0
@@ -88,6 +89,7 @@ class PrefixCache:
     def record(self, sequence: Sequence[int]) -> None:
         """After decoding: the cache holds a prefix of `sequence` (prompt + continuation,
         minus what was never fed or was rolled back); cut it to what both agree on."""
+        self._drop_if_stale()
         held = self.cache.get_seq_length() if self.cache is not None else 0
         keep = min(held, len(sequence))
         if self.cache is not None:
@@ -96,6 +98,12 @@ class PrefixCache:
 
     def forget(self) -> None:
         self.cache, self.ids = None, []
+
+    def _drop_if_stale(self) -> None:
+        """A llama.cpp model holds one live cache (its context): when another caller took
+        it since (a plain greedy decode, a benchmark), ours says `stale` and is dropped."""
+        if getattr(self.cache, "stale", False):
+            self.forget()
 
     @property
     def reuse_ratio(self) -> float | None:

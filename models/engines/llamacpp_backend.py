@@ -83,6 +83,11 @@ class LlamaCppKV:
     def get_seq_length(self) -> int:
         return self.length
 
+    @property
+    def stale(self) -> bool:
+        """Whether the model's context went to a newer cache (what this one held is gone)."""
+        return self.owner._live is not self
+
     def crop(self, n: int) -> None:
         keep = max(0, self.length + n) if n < 0 else min(self.length, n)
         if keep < self.length:
@@ -91,7 +96,9 @@ class LlamaCppKV:
 
 class LlamaCppCausalLM:
     def __init__(self, path: Path, config, parameters: int, context_window: int, threads: int,
-                 weight_type: str):
+                 weight_type: str, extra_buffers: bool = EXTRA_BUFFERS):
+        """`extra_buffers`: llama.cpp's repacked weight layouts (its own default), for
+        measuring its plain decode as it ships; Tandem's engine keeps them off (EXTRA_BUFFERS)."""
         lib = init_llama_cpp()
         self._lib = lib
         self.path = path
@@ -100,7 +107,7 @@ class LlamaCppCausalLM:
         self.parameter_count = parameters
         model_params = lib.llama_model_default_params()
         model_params.n_gpu_layers = 0
-        model_params.use_extra_bufts = EXTRA_BUFFERS
+        model_params.use_extra_bufts = extra_buffers
         self._model = lib.llama_model_load_from_file(str(path).encode(), model_params)
         if not self._model:
             raise RuntimeError(f"llama.cpp could not load {path}")
@@ -124,6 +131,8 @@ class LlamaCppCausalLM:
         self._batch = lib.llama_batch_init(BATCH, 0, 1)
         self._embeddings = EmbeddingShape(self.vocab_size)
         self._live: LlamaCppKV | None = None
+        self._view_address: int | None = None
+        self._view: np.ndarray | None = None
 
     def get_input_embeddings(self) -> EmbeddingShape:
         return self._embeddings
@@ -142,7 +151,7 @@ class LlamaCppCausalLM:
         cache.length = keep
 
     def _check(self, cache: LlamaCppKV) -> None:
-        if cache is not self._live:
+        if cache.stale:
             raise RuntimeError("this llama.cpp cache was replaced by a newer one (one live cache per model)")
 
     def __call__(self, input_ids: torch.Tensor, cache: LlamaCppKV | None = None, use_cache: bool = True,
@@ -158,10 +167,19 @@ class LlamaCppCausalLM:
             piece = ids[start:start + BATCH]
             outputs = self._decode(cache, piece, max(0, wanted_from - start))
             if outputs:
-                pointer = self._lib.llama_get_logits(self._ctx)
-                rows.append(np.ctypeslib.as_array(pointer, shape=(outputs, self.vocab_size)).copy())
-        logits = np.concatenate(rows) if rows else np.zeros((0, self.vocab_size), dtype=np.float32)
-        return StaticOutput(torch.from_numpy(logits)[None])
+                rows.append(torch.from_numpy(self._logits_view()[:outputs].copy()))
+        logits = torch.cat(rows) if rows else torch.zeros((0, self.vocab_size))
+        return StaticOutput(logits[None])
+
+    def _logits_view(self) -> np.ndarray:
+        """The context's logits buffer (BATCH rows at most) as an array, made again only
+        when llama.cpp moves the buffer (numpy's ctypes view costs 0.05 ms to build)."""
+        address = ctypes.cast(self._lib.llama_get_logits(self._ctx), ctypes.c_void_p).value
+        if self._view_address != address:
+            self._view = np.ctypeslib.as_array((ctypes.c_float * (BATCH * self.vocab_size)).from_address(address))
+            self._view = self._view.reshape(BATCH, self.vocab_size)
+            self._view_address = address
+        return self._view
 
     def _decode(self, cache: LlamaCppKV, piece: list[int], first_output: int) -> int:
         """One llama_decode of `piece` at the cache's next positions; how many rows of logits."""

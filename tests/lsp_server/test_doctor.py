@@ -8,9 +8,14 @@ import pytest
 
 from lsp_server.doctor import run_doctor
 from models import preflight
+from models.engines import llamacpp_backend
 from models.preflight import GiB
 from tests.conftest import save_tiny_checkpoint
 from tests.models.test_loading_preflight import seven_b_pair  # noqa: F401 (a fixture)
+
+
+# What the memory line names for the embedded pair on a CPU with engine auto.
+AUTO_CPU_WEIGHTS = "at f32 GGUF on cpu" if llamacpp_backend.available() else "at float32 on cpu"
 
 
 def doctor(capsys, **settings) -> tuple[int, dict[str, str]]:
@@ -28,7 +33,7 @@ def test_the_embedded_pair_passes_every_check(capsys):
     assert code == 0, lines
     assert lines["tokenizers"].startswith("ok: draft matches the target: its 8192 ids")
     assert lines["prompt family"].startswith("embedded (promptFormat auto: the target has <PRE>, <SUF>, <MID>")
-    assert lines["memory"].startswith("ok: needs about") and "at float32 on cpu" in lines["memory"]
+    assert lines["memory"].startswith("ok: needs about") and AUTO_CPU_WEIGHTS in lines["memory"]
 
 
 def test_a_draft_with_another_tokenizer_fails_the_doctor(capsys, tmp_path):
@@ -50,13 +55,28 @@ def test_a_7b_target_in_float32_does_not_fit_in_20_gib_and_the_doctor_says_bfloa
         capsys, monkeypatch, seven_b_pair):  # noqa: F811
     draft, target = seven_b_pair
     free(monkeypatch, 20)
-    code, lines = doctor(capsys, draftModel=str(draft), targetModel=str(target))
+    models = {"draftModel": str(draft), "targetModel": str(target), "engine": "transformers"}
+    code, lines = doctor(capsys, **models)
     assert code == 1 and lines["tokenizers"].startswith("ok:")
     assert lines["memory"].startswith("FAIL: the models would not fit")
     assert "needs about 29.0 GiB at float32" in lines["memory"]
     assert "set dtype bfloat16 (needs about 14.5 GiB, which fits)" in lines["memory"]
-    code, lines = doctor(capsys, draftModel=str(draft), targetModel=str(target), dtype="bfloat16")
+    code, lines = doctor(capsys, **models, dtype="bfloat16")
     assert code == 0 and lines["memory"].startswith("ok: needs about 14.5 GiB at bfloat16 on cpu")
+
+
+@pytest.mark.skipif(not llamacpp_backend.available(), reason="needs llama-cpp-python (make llamacpp)")
+def test_on_llamacpp_a_7b_target_is_q8_0_and_a_smaller_memory_is_told_the_4_bit_weights(
+        capsys, monkeypatch, seven_b_pair):  # noqa: F811
+    draft, target = seven_b_pair
+    free(monkeypatch, 20)
+    code, lines = doctor(capsys, draftModel=str(draft), targetModel=str(target))
+    assert code == 0 and lines["engine"].startswith("llamacpp (setting engine=auto on the CPU: llama.cpp")
+    assert lines["memory"].startswith("ok: needs about 9.7 GiB at q8_0 GGUF/f32 GGUF on cpu")
+    free(monkeypatch, 8)
+    code, lines = doctor(capsys, draftModel=str(draft), targetModel=str(target))
+    assert code == 1 and "set weights q4_k_m (needs about 6.5 GiB, which fits)" in lines["memory"]
+    assert "set weights q8_0" not in lines["memory"]  # what it has already
 
 
 @pytest.mark.parametrize("missing", ["draftModel", "targetModel"])
@@ -80,7 +100,7 @@ def test_the_stand_in_pair_passes_and_the_doctor_finds_codellamas_layout(capsys,
     assert lines["tokenizers"].startswith("ok: draft matches the target: its 32000 ids")
     assert lines["prompt family"] == ("codellama (promptFormat auto: the target has ▁<PRE>, ▁<SUF>, ▁<MID>; "
                                       "prefix, suffix, middle)")
-    assert lines["memory"].startswith("ok: needs about") and "at float32 on cpu" in lines["memory"]
+    assert lines["memory"].startswith("ok: needs about") and AUTO_CPU_WEIGHTS in lines["memory"]
 
 
 def test_the_doctor_encodes_text_that_spells_the_fill_token_as_text(standins):

@@ -69,7 +69,7 @@ def test_the_first_pair_that_does_not_fit_is_refused_before_its_weights_are_read
         host = ModelHost()
         models = host.lease()
         try:
-            return await asyncio.wait_for(models.load(PairSpec(str(draft), str(target), "cpu", "float32")), 120)
+            return await asyncio.wait_for(models.load(PairSpec(str(draft), str(target), "cpu", "float32", "transformers")), 120)
         finally:
             host.shutdown()
 

@@ -1,7 +1,8 @@
 import pytest
 
 from models.config import MAX_DRAFT_TOKENS
-from models.decoding.adaptive import AdaptiveDraftLength, FixedDraftLength, StepCosts, expected_tokens
+from models.decoding.adaptive import (Acceptance, AdaptiveDraftLength, FixedDraftLength, StepCosts,
+                                      expected_tokens)
 from models.decoding.proposers import Proposal
 
 
@@ -22,9 +23,13 @@ def test_the_longest_draft_has_one_owner():
         FixedDraftLength(MAX_DRAFT_TOKENS + 1)
 
 
-def measured(alpha_accepted: float, draft_step: float, target_step: float) -> AdaptiveDraftLength:
-    return AdaptiveDraftLength(accepted=alpha_accepted * 100, rejected=(1 - alpha_accepted) * 100,
-                               costs=StepCosts(draft_step, target_step, verify_growth=0.0))
+def measured(alpha_accepted: float, draft_step: float, target_step: float, growth: float = 0.0,
+             lookup_alpha: float = 0.6) -> AdaptiveDraftLength:
+    """A policy whose estimates are already settled: verify passes of n tokens cost
+    1 + growth·(n − 1) one-token steps."""
+    costs = StepCosts(draft_step, {n: target_step * (1 + growth * (n - 1)) for n in range(1, 10)})
+    return AdaptiveDraftLength(model=Acceptance(alpha_accepted * 100, (1 - alpha_accepted) * 100),
+                               lookup=Acceptance(lookup_alpha * 100, (1 - lookup_alpha) * 100), costs=costs)
 
 
 def test_first_round_measures_the_target_alone():
@@ -53,14 +58,15 @@ def test_updates_move_alpha_and_costs():
     for _ in range(20):
         policy.update(Proposal([1, 2, 3, 4], steps=4, step_seconds=0.004, source="model"), 4, 0.12)
     assert policy.alpha > before and abs(policy.costs.cost_ratio() - 0.01) < 1e-6
-    assert 0.0 < policy.costs.verify_growth < 0.1
+    assert abs(policy.costs.verify_ratio(5) - 1.2) < 1e-6
 
 
-def test_lookup_rounds_do_not_move_the_draft_models_estimates():
+def test_lookup_rounds_move_the_lookups_acceptance_not_the_draft_models():
     policy = AdaptiveDraftLength()
-    alpha = policy.alpha
+    alpha, lookup_alpha = policy.alpha, policy.lookup.alpha
     policy.update(Proposal([1, 2, 3], source="lookup"), accepted=0, verify_seconds=0.1)
-    assert policy.alpha == alpha and policy.costs.target_step is None
+    assert policy.alpha == alpha and policy.lookup.alpha < lookup_alpha
+    assert policy.costs.target_step is None and policy.costs.verify[4] == 0.1
 
 
 def test_kinds_of_decoding_learn_their_own_acceptance_over_shared_costs():
@@ -76,3 +82,26 @@ def test_kinds_of_decoding_learn_their_own_acceptance_over_shared_costs():
 def test_only_adaptive_tries_free_lookup_tokens():
     assert AdaptiveDraftLength().free_tokens(remaining=10) == 4
     assert FixedDraftLength(0).free_tokens(remaining=10) == 0
+
+
+def test_free_lookup_tokens_stop_where_verifying_costs_a_step_per_token():
+    """llama.cpp's q8_0 embedded target: a 2-token pass costs 2.1 one-token steps, so no
+    lookup pays, whatever its α (measured: tandem bench engine lost 23 % to such rounds);
+    a cheap verify (PyTorch, bfloat16) keeps them."""
+    steep = measured(0.3, draft_step=0.05, target_step=0.1, growth=1.0, lookup_alpha=0.9)
+    choices = [steep.free_tokens(remaining=50) for _ in range(40)]
+    assert choices.count(0) >= 37 and max(choices) <= 2  # only the rare probe
+    assert measured(0.3, 0.05, 0.1, growth=0.05, lookup_alpha=0.6).free_tokens(remaining=50) == 4
+
+
+def test_the_verify_cost_of_an_unmeasured_length_follows_the_nearest_measured_one():
+    costs = StepCosts(verify={1: 0.1})
+    assert abs(costs.verify_ratio(5) - 1.4) < 1e-9  # the prior growth, 0.1 per token
+    costs.update(Proposal([1, 2]), verify_seconds=0.2)  # a 3-token pass: two steps' time
+    assert abs(costs.verify_ratio(3) - 2.0) < 1e-9 and abs(costs.verify_ratio(5) - 3.0) < 1e-9
+
+
+def test_a_steep_verify_makes_even_an_accurate_cheap_draft_wait():
+    """Where a pass of k+1 tokens costs k+1 steps, drafting cannot pay: E ≤ k + 1."""
+    assert measured(0.9, draft_step=0.001, target_step=0.1, growth=1.0).choose(50) == 0
+    assert measured(0.9, draft_step=0.001, target_step=0.1, growth=0.1).choose(50) >= 4

@@ -12,6 +12,7 @@ import pytest
 
 from models import preflight
 from models.config import PairSpec
+from models.engines import llamacpp_backend
 from models.errors import NotEnoughMemoryError, TokenizerMismatchError
 from models.pair import ModelPair
 from models.preflight import GiB, check_memory, host_free_memory, model_need
@@ -107,7 +108,7 @@ def test_a_float32_load_that_does_not_fit_is_refused_before_reading_weights_and_
     draft, target = seven_b_pair
     free(monkeypatch, 20)
     with pytest.raises(NotEnoughMemoryError) as error:
-        ModelPair.load(PairSpec(str(draft), str(target), "cpu", "auto"))
+        ModelPair.load(PairSpec(str(draft), str(target), "cpu", "auto", "transformers"))
     message = str(error.value)
     assert "needs about 29.0 GiB at float32 on cpu (weights: target 25.1 GiB, draft 512 MiB" in message
     assert "20.0 GiB free" in message and "set dtype bfloat16 (needs about 14.5 GiB, which fits)" in message
@@ -119,8 +120,23 @@ def test_the_same_pair_in_bfloat16_passes_the_check_and_goes_on_to_read_weights(
     draft, target = seven_b_pair
     free(monkeypatch, 20)
     with pytest.raises(Exception, match="failed to load: weights were read"):
-        ModelPair.load(PairSpec(str(draft), str(target), "cpu", "bfloat16"))
+        ModelPair.load(PairSpec(str(draft), str(target), "cpu", "bfloat16", "transformers"))
     assert len(weights_read) == 1
+
+
+@pytest.mark.skipif(not llamacpp_backend.available(), reason="needs llama-cpp-python (make llamacpp)")
+def test_on_llamacpp_a_7b_pair_that_does_not_fit_is_refused_before_any_gguf_is_written(
+        monkeypatch, seven_b_pair, weights_read, tmp_path):
+    """The headers-only files would fail any read: the refusal comes from the sizes alone."""
+    draft, target = seven_b_pair
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    free(monkeypatch, 8)
+    with pytest.raises(NotEnoughMemoryError) as error:
+        ModelPair.load(PairSpec(str(draft), str(target), "cpu", "auto"))
+    message = str(error.value)
+    assert "needs about 9.7 GiB at q8_0 GGUF/f32 GGUF on cpu (weights: target 6.7 GiB" in message
+    assert "set weights q4_k_m (needs about 6.5 GiB, which fits)" in message
+    assert weights_read == [] and not (tmp_path / "cache").exists()
 
 
 def test_a_mismatched_draft_is_refused_before_any_weights_are_read(tmp_path, tiny_pair, weights_read):

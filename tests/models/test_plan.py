@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from models.config import PairSpec
+from models.engines import llamacpp_backend
 from models.engines.onnx_backend import available_providers
 from models.errors import DeviceError
 from models.pair import ModelPair
@@ -12,12 +13,26 @@ from models.plan import plan_load
 needs_onnxruntime = pytest.mark.skipif(not available_providers(), reason="needs onnxruntime")
 
 
-def test_auto_on_a_cpu_is_transformers_for_both_models():
+def test_auto_on_a_cpu_is_llamacpp_where_installed_else_transformers_with_the_reason(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
+    if llamacpp_backend.available():  # `make test` builds it
+        plan = plan_load(PairSpec())
+        assert (plan.target_engine, plan.draft_engine, plan.providers) == ("llamacpp", "llamacpp", None)
+        assert "engine=auto on the CPU: llama.cpp" in plan.engine_reason and plan.weights == "auto"
+    monkeypatch.setattr(llamacpp_backend, "available", lambda: False)
     plan = plan_load(PairSpec())
     assert (plan.target_engine, plan.draft_engine, plan.providers) == ("transformers", "transformers", None)
-    assert plan.describe_engines() == "transformers" and "setting engine=auto" in plan.engine_reason
+    assert plan.describe_engines() == "transformers"
+    assert "llama.cpp is not installed" in plan.engine_reason and "make llamacpp" in plan.engine_reason
+    monkeypatch.setattr(llamacpp_backend, "available", lambda: True)
+    monkeypatch.setattr(llamacpp_backend, "batch_invariant", lambda: False)
+    assert "llamafile's batch kernels" in plan_load(PairSpec()).engine_reason
+    assert plan_load(PairSpec(engine="transformers")).target_engine == "transformers"
+    monkeypatch.setattr(llamacpp_backend, "batch_invariant", lambda: True)
+    plan = plan_load(PairSpec(device="cpu", dtype="bfloat16"))  # PyTorch weights in bfloat16, as asked
+    assert plan.target_engine == "transformers" and plan.placement.dtype == torch.bfloat16
+    assert "dtype bfloat16 names PyTorch weights" in plan.engine_reason
 
 
 def test_static_graphs_only_the_draft_and_only_on_cuda():

@@ -10,6 +10,7 @@ from models.config import DecodingConfig, PairSpec
 from models.decoding.generation import Stops
 from models.decoding.greedy import greedy_generate
 from models.decoding.prefix_cache import PrefixCache
+from models.engines import llamacpp_backend
 from models.pair import ModelPair
 from training import corpus
 
@@ -17,9 +18,11 @@ from training import corpus
 DECODING = DecodingConfig(draft_tokens=3, source="combined")
 
 
-@pytest.fixture(scope="module")
-def pair():
-    return ModelPair.load(PairSpec(device="cpu", dtype="float32"))
+@pytest.fixture(scope="module", params=["transformers", "llamacpp"])
+def pair(request):
+    if request.param == "llamacpp" and not llamacpp_backend.available():
+        pytest.skip("needs llama-cpp-python (make llamacpp)")
+    return ModelPair.load(PairSpec(device="cpu", dtype="float32", engine=request.param))
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +35,14 @@ def typing_prompts(pair):
 
 def test_consecutive_prompts_reuse_the_cache_and_decode_as_from_scratch(pair, typing_prompts):
     target = pair.target.model
-    for prompt in typing_prompts:
+    # Decoded from scratch first: on llama.cpp a model has one context, which a plain
+    # decode between the requests would take from the prefix cache.
+    fresh = [greedy_generate(target, prompt, Stops(12, {pair.target.tokenizer.eos_token_id}), pair.decode)
+             for prompt in typing_prompts]
+    for prompt, alone in zip(typing_prompts, fresh):
         reused_before = pair.target_prefix.reused_tokens
         result = pair.generate(prompt, 12, decoding=DECODING)
-        fresh = greedy_generate(target, prompt, Stops(12, {pair.target.tokenizer.eos_token_id}), pair.decode)
-        assert result.token_ids == fresh.token_ids
+        assert result.token_ids == alone.token_ids
         if prompt is not typing_prompts[0]:
             # the previous prompt, and more where its continuation matched the new tokens
             reused = result.stats.reused_prompt_tokens
@@ -88,3 +94,16 @@ def test_a_failure_mid_generation_forgets_the_cache(pair, typing_prompts):
     assert pair.target_prefix.cache is None and pair.target_prefix.ids == []
     result = pair.generate(typing_prompts[1], 4, decoding=DECODING)
     assert result.stats.reused_prompt_tokens == 0
+
+
+def test_a_cache_another_decode_took_is_prefilled_again_not_misread(pair, typing_prompts):
+    """llama.cpp: one context per model. A plain decode between two requests takes it; the
+    next request finds its cache stale, prefills from scratch, and decodes as from scratch."""
+    prompt = typing_prompts[4]
+    pair.generate(prompt, 4, decoding=DECODING)
+    eos = pair.target.tokenizer.eos_token_id
+    alone = greedy_generate(pair.target.model, prompt, Stops(8, {eos}), pair.decode)
+    result = pair.generate(prompt, 8, decoding=DECODING)
+    assert result.token_ids == alone.token_ids
+    if pair.target.model.__class__.__name__ == "LlamaCppCausalLM":
+        assert result.stats.reused_prompt_tokens == 0

@@ -40,7 +40,9 @@ def register(commands) -> None:
                              "the same file)")
     engine.add_argument("--project-7b", action="store_true",
                         help="after the model-costs table, project CodeLlama-7B's step and prefill from one "
-                             "decoder layer at its width (builds ~1.3 GB in float32; 1–2 minutes on a small CPU)")
+                             "decoder layer at its width (builds ~1.3 GB in float32; 1–2 minutes on a small CPU); "
+                             "with llamacpp in --engines, also its llama.cpp step, verify passes and speedup from "
+                             "7B-width models of 1 and 2 layers (q8_0 and q4_0, or --weights; ~5 minutes)")
     add_setting_flags(engine, MODEL_FLAGS, defaults={"dtype": "float32"})
     engine.set_defaults(run=_run_engine)
 
@@ -170,6 +172,13 @@ def _run_engines(args: argparse.Namespace, settings: dict, transformers_pair) ->
     print(f"engines: {args.prompts} held-out prompts of 200 tokens, ≤{args.new_tokens} new tokens, greedy; "
           "ms = decode step of the target/draft alone; tandem = adaptive draft length, lookup + draft model")
     print(format_table(rows, peer))
+    if args.project_7b and llamacpp is not None:
+        from bench.llamacpp_projection import format_projection, measure
+        weights = settings.get("weights", "auto")
+        for weight_type in (["q8_0", "q4_0"] if weights == "auto" else [weights]):
+            projection = measure(weight_type, "f32", repeats=5, log=lambda text: print(text, file=sys.stderr))
+            print()
+            print(format_projection(projection))
     return 0
 
 

@@ -22,6 +22,7 @@ import torch
 
 from bench.engine import tandem_generate
 from bench.prompts import held_out_prompts
+from models.config import DecodingConfig
 from models.decoding.adaptive import AdaptiveDraftLength
 from models.decoding.generation import Stops
 from models.decoding.greedy import greedy_generate
@@ -64,6 +65,12 @@ class EngineRow:
     drafted: int = 0
     accepted: int = 0
 
+    @property
+    def policy(self) -> AdaptiveDraftLength:
+        """The server's own adaptive schedule for greedy combined decoding on this pair: its
+        estimates carry from prompt to prompt, as they do from request to request."""
+        return self.pair.draft_length(DecodingConfig())
+
 
 def _peer(path, threads: int, window: int):
     """llama-cpp-python's high-level model on `path`, or None when it is not installed."""
@@ -100,7 +107,7 @@ def run(rows: list[EngineRow], peer_path, prompt_count: int, new_tokens: int, se
         for prompt in prompts[:1]:  # warm-up: first calls pay one-off costs
             for row in rows:
                 greedy_generate(row.pair.target.model, prompt, Stops(new_tokens, {eos}), row.pair.decode)
-                tandem_generate(row.pair, prompt, "combined", AdaptiveDraftLength(), new_tokens, eos)
+                tandem_generate(row.pair, prompt, "combined", row.policy, new_tokens, eos)
             if peer_model is not None:
                 _peer_generate(peer_model, prompt, new_tokens, eos)
         jobs = [(kind, row) for row in rows for kind in ("target", "draft", "speculative")]
@@ -116,7 +123,7 @@ def run(rows: list[EngineRow], peer_path, prompt_count: int, new_tokens: int, se
                 pair = row.pair
                 started = time.perf_counter()
                 if kind == "speculative":
-                    out = tandem_generate(pair, prompt, "combined", AdaptiveDraftLength(), new_tokens, eos)
+                    out = tandem_generate(pair, prompt, "combined", row.policy, new_tokens, eos)
                     row.speculative.add(time.perf_counter() - started, out.token_ids)
                     row.drafted += out.stats.drafted
                     row.accepted += out.stats.accepted
