@@ -29,10 +29,13 @@ from models.errors import DeviceError
 
 BATCH = 512  # tokens per llama_decode call at most; longer inputs go in pieces
 # Exactness: a verify pass (k+1 tokens) must round like the one-token steps of greedy
-# decoding. llama.cpp's repacked weight layouts run other kernels for batches than for one
-# token, so they stay off; llamafile's tinyBLAS (a build option) does the same for every
-# batch of 2 or more, so `make llamacpp` builds without it (see batch_invariant).
-EXTRA_BUFFERS = False
+# decoding. llamafile's tinyBLAS (a build option) does not for any batch of 2 or more, so
+# `make llamacpp` builds without it (see batch_invariant). llama.cpp's repacked weight
+# layouts run other kernels for batches than for one token: for q8_0 they were found to
+# agree bit for bit (embedded target and 7B width, batches of 2-9) and run a 7B-width
+# step 15 % faster, for q4_0 not (2e-6 apart), so only q8_0 is repacked, and only after a
+# probe at load finds a batch equal to its one-token steps (rounds_alike).
+REPACK_EXACT = frozenset({"q8_0"})
 INSTALL_HINT = ("the llama.cpp engine needs the `llama-cpp-python` package, which compiles llama.cpp "
                 "(about 15 minutes on 2 cores): pip install 'tandem-code[llamacpp]' or `make llamacpp`")
 
@@ -96,15 +99,25 @@ class LlamaCppKV:
 
 class LlamaCppCausalLM:
     def __init__(self, path: Path, config, parameters: int, context_window: int, threads: int,
-                 weight_type: str, extra_buffers: bool = EXTRA_BUFFERS):
-        """`extra_buffers`: llama.cpp's repacked weight layouts (its own default), for
-        measuring its plain decode as it ships; Tandem's engine keeps them off (EXTRA_BUFFERS)."""
+                 weight_type: str, extra_buffers: bool | None = None):
+        """`extra_buffers`: llama.cpp's repacked weight layouts; None = where exact
+        (REPACK_EXACT, confirmed by a probe at load, else off); True = as llama.cpp ships,
+        for measuring its own plain decode."""
         lib = init_llama_cpp()
         self._lib = lib
         self.path = path
         self.weight_type = weight_type  # the GGUF's (models.config.WEIGHT_TYPES)
         self.config = config
         self.parameter_count = parameters
+        self._open(path, context_window, threads,
+                   weight_type in REPACK_EXACT if extra_buffers is None else extra_buffers)
+        if extra_buffers is None and self.repacked and not self.rounds_alike():
+            self._close_context()
+            self._open(path, context_window, threads, False)
+
+    def _open(self, path: Path, context_window: int, threads: int, extra_buffers: bool) -> None:
+        lib = self._lib
+        self.repacked = extra_buffers
         model_params = lib.llama_model_default_params()
         model_params.n_gpu_layers = 0
         model_params.use_extra_bufts = extra_buffers
@@ -200,12 +213,28 @@ class LlamaCppCausalLM:
         cache.length = base + len(piece)
         return max(0, len(piece) - first_output)
 
+    def rounds_alike(self) -> bool:
+        """Whether a batch of tokens gets logits bit for bit equal to its one-token steps
+        (what lossless speculative decoding needs), probed after a short context."""
+        context, batch = list(range(3, 11)), list(range(11, 15))
+        cache = self.new_cache()
+        self(input_ids=torch.tensor([context]), cache=cache, logits_to_keep=1)
+        together = self(input_ids=torch.tensor([batch]), cache=cache).logits[0]
+        cache.crop(len(context))
+        alone = torch.cat([self(input_ids=torch.tensor([[token]]), cache=cache).logits[0] for token in batch])
+        self.new_cache()
+        return torch.equal(together, alone)
+
+    def _close_context(self) -> None:
+        self._lib.llama_batch_free(self._batch)
+        self._lib.llama_free(self._ctx)
+        self._lib.llama_model_free(self._model)
+        self._ctx = self._model = None
+        self._view_address = self._view = None
+
     def close(self) -> None:
         if getattr(self, "_ctx", None):
-            self._lib.llama_batch_free(self._batch)
-            self._lib.llama_free(self._ctx)
-            self._lib.llama_model_free(self._model)
-            self._ctx = self._model = None
+            self._close_context()
 
     def __del__(self):
         try:

@@ -44,5 +44,6 @@ def load_llamacpp(role: str, path: Path, placement: Placement, tokenizer: PreTra
     exactness = "" if model.batch_invariant else (
         "; this llama.cpp was built with llamafile's batch kernels, so a verify pass can round apart from "
         "one-token steps at near-ties (`make llamacpp` builds without them)")
-    return loaded, Engine("llamacpp", f"llama.cpp on the CPU, {weights} weights, {threads} threads{exactness}; "
+    layout = " (repacked: a batch checked equal to one-token steps)" if model.repacked else ""
+    return loaded, Engine("llamacpp", f"llama.cpp on the CPU, {weights} weights{layout}, {threads} threads{exactness}; "
                                       f"{gguf}")

@@ -174,3 +174,18 @@ def test_a_cache_folder_with_a_space_and_an_accent_holds_the_gguf(tmp_path, pair
         assert str(loaded.model.path).startswith(str(home))
         cache = loaded.model.new_cache()
         assert loaded.model(input_ids=torch.tensor([[1, 5, 6]]), cache=cache).logits.shape == (1, 3, loaded.vocab_size)
+
+
+def test_q8_0_is_repacked_only_where_a_batch_computes_its_one_token_steps_bit_for_bit(gguf_cache, pair, monkeypatch):  # noqa: F811
+    _, torch_target = pair
+    q8, engine = load("target", torch_target.path, torch_target.tokenizer, "q8_0")
+    assert q8.model.repacked and q8.model.rounds_alike() and "repacked" in engine.reason
+    q4, engine = load("target", torch_target.path, torch_target.tokenizer, "q4_0")
+    assert not q4.model.repacked and "repacked" not in engine.reason
+    # A CPU whose repacked kernels round a batch apart: the probe says so and the load
+    # goes back to the plain layout.
+    monkeypatch.setattr(llamacpp_backend.LlamaCppCausalLM, "rounds_alike", lambda self: False)
+    fallen, _ = load("target", torch_target.path, torch_target.tokenizer, "q8_0")
+    assert not fallen.model.repacked
+    for loaded in (q8, q4, fallen):
+        loaded.model.close()

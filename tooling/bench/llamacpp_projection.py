@@ -14,8 +14,8 @@ uses, with CONTEXT tokens already in the KV cache:
 
 (time_L: the model with L layers; their difference is one layer, in the model's own
 call). The peer is llama.cpp's plain decode as llama-cpp-python loads it, with its
-repacked weight layouts (Tandem keeps them off: their batch kernels round apart from the
-one-token ones), projected the same way from its one-token step.
+repacked weight layouts for every type (Tandem repacks q8_0 only, where a batch computes
+bit for bit what one-token steps do), projected the same way from its one-token step.
 
 Random weights make no predictions worth accepting, so acceptance α is not measured here:
 the table gives the best k and the speedup at α from 0.5 up to AMD's published 0.66-0.74
@@ -52,7 +52,8 @@ class Timings:
         return self.passes[n] / self.passes[1]
 
 
-def _load(directory, weights: str, extra_buffers: bool = False):
+def _load(directory, weights: str, extra_buffers: bool | None = None):
+    """`extra_buffers`: None = Tandem's engine (repacked only where exact), True = as llama.cpp ships."""
     from transformers import AutoConfig
 
     from models.engines.gguf_export import write_gguf
