@@ -52,7 +52,7 @@ def test_passes_are_timed_after_the_same_cached_context_each_time(tmp_path, monk
             return real_call(input_ids, cache=cache, **kwargs)
 
     try:
-        (timings,) = _time_passes([Spy()], (1, 3), repeats=2)
+        (timings,) = _time_passes([Spy()], [(1, 3)], repeats=2)
     finally:
         model.close()
     assert seen[0] == (0, 64) and seen[1:] == [(64, 1), (64, 3)] * 2

@@ -176,7 +176,7 @@ def _run_engines(args: argparse.Namespace, settings: dict, transformers_pair) ->
         from bench.llamacpp_projection import format_projection, measure
         weights = settings.get("weights", "auto")
         for weight_type in (["q8_0", "q4_0"] if weights == "auto" else [weights]):
-            projection = measure(weight_type, "f32", repeats=5, log=lambda text: print(text, file=sys.stderr))
+            projection = measure(weight_type, "f32", repeats=15, log=lambda text: print(text, file=sys.stderr))
             print()
             print(format_projection(projection))
     return 0

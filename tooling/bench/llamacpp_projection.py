@@ -70,19 +70,20 @@ def _parameters(config) -> int:
     return 2 * vocab * hidden + config.num_hidden_layers * (4 * hidden * hidden + 3 * hidden * ffn)
 
 
-def _time_passes(models: list, sizes: tuple[int, ...], repeats: int, seed: int = 0) -> list[Timings]:
-    """Each model prefilled with CONTEXT random ids, then passes of every size, models and
-    sizes interleaved round after round (load bursts hit all alike), cropped back each time."""
+def _time_passes(models: list, sizes: list[tuple[int, ...]], repeats: int, seed: int = 0) -> list[Timings]:
+    """Each model prefilled with CONTEXT random ids, then passes of each of its `sizes`,
+    models and sizes interleaved round after round (load bursts hit all alike), cropped
+    back each time."""
     generator = np.random.default_rng(seed)
-    caches, times = [], [{n: [] for n in sizes} for _ in models]
+    caches, times = [], [{n: [] for n in own} for own in sizes]
     for model in models:
         cache = model.new_cache()
         ids = generator.integers(3, model.vocab_size, CONTEXT)
         model(input_ids=torch.tensor([ids.tolist()]), cache=cache, logits_to_keep=1)
         caches.append(cache)
     for _ in range(repeats):
-        for model, cache, timed in zip(models, caches, times):
-            for n in sizes:
+        for model, cache, own, timed in zip(models, caches, sizes, times):
+            for n in own:
                 inputs = torch.tensor([generator.integers(3, model.vocab_size, n).tolist()])
                 started = time.perf_counter()
                 model(input_ids=inputs, cache=cache)
@@ -123,14 +124,16 @@ def measure(weights: str, draft_weights: str, repeats: int, log) -> Projection:
     peers = [_load(root.target, weights, extra_buffers=True) for root in roots]
     draft = _load(roots[0].draft, draft_weights)
     try:
-        ours = _time_passes(models, SIZES, repeats)
-        peer_one, peer_two, drafted = _time_passes([*peers, draft], (1,), 3 * repeats)
+        # Every model in one loop: the peer's and the draft's one-token step beside each of
+        # the target's pass sizes, so drift falls on all of them alike.
+        one, two, peer_one, peer_two, drafted = _time_passes(
+            [*models, *peers, draft], [SIZES, SIZES, (1,), (1,), (1,)], repeats)
     finally:
         for model in (*models, *peers, draft):
             model.close()
         gc.collect()
     peer = _projected(peer_one, peer_two)
-    return Projection(weights, _projected(*ours), peer.passes[1], draft_weights, drafted.passes[1])
+    return Projection(weights, _projected(one, two), peer.passes[1], draft_weights, drafted.passes[1])
 
 
 def format_projection(projection: Projection) -> str:
