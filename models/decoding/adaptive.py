@@ -5,7 +5,7 @@ per second, E(α,k) / (k·t_draft + t_verify(k)), with E = (1 − α^(k+1)) / (1
 per target pass (Leviathan et al. 2023), from running estimates of the per-token
 acceptance α, the draft step time and the time of a verify pass of each length. k = 0
 (target alone) wins when drafting cannot pay; a cheap probe round now and then keeps α
-fresh. Rounds at k = 0 may still verify a few lookup tokens (no model call), as many as
+fresh, ever more rarely while probes change nothing (one may cost the draft its prefill). Rounds at k = 0 may still verify a few lookup tokens (no model call), as many as
 the lookup's own α pays for against the longer pass.
 
 The step costs (`StepCosts`) belong to the models and the hardware, so a pair shares one;
@@ -21,7 +21,8 @@ from models.config import MAX_DRAFT_TOKENS
 from models.decoding.proposers import Proposal
 
 DECAY = 0.9      # weight of history in the running estimates
-PROBE_EVERY = 16  # rounds at k = 0 between probes
+PROBE_EVERY = 16  # rounds at k = 0 before a probe; doubled after each probe that
+MAX_PROBE_EVERY = 256  # changed nothing, up to this (a probe may cost the draft's prefill)
 FREE_LOOKUP_TOKENS = 4
 
 
@@ -61,6 +62,8 @@ class StepCosts:
     draft_step: float | None = None   # seconds per draft forward
     verify: dict[int, float] = field(default_factory=dict)  # seconds per pass of n tokens
     prior_growth: float = 0.1  # per extra token, until a pass of more than one is timed
+    # v(n) by n until the next update (every round asks for each k): `verify` changes only there.
+    _ratios: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def target_step(self) -> float | None:
@@ -76,6 +79,11 @@ class StepCosts:
     def verify_ratio(self, n: int) -> float:
         """v(n) = a pass of n tokens / a one-token pass: measured, or from the growth per
         token of the nearest size measured (the prior before any)."""
+        if n not in self._ratios:
+            self._ratios[n] = self._verify_ratio(n)
+        return self._ratios[n]
+
+    def _verify_ratio(self, n: int) -> float:
         if n <= 1 or not self.target_step:
             return 1.0
         if n in self.verify:
@@ -92,6 +100,7 @@ class StepCosts:
             self.draft_step = _ema(self.draft_step, proposal.step_seconds / proposal.steps)
         n = len(proposal.tokens) + 1
         self.verify[n] = _ema(self.verify.get(n), verify_seconds)
+        self._ratios.clear()
 
 
 @dataclass
@@ -121,6 +130,8 @@ class AdaptiveDraftLength:
     costs: StepCosts = field(default_factory=StepCosts)
     rounds_at_zero: int = 0
     rounds_without_lookup: int = 0
+    probe_every: int = PROBE_EVERY         # rounds between model probes, and ...
+    lookup_probe_every: int = PROBE_EVERY  # ... lookup probes, now
 
     @property
     def alpha(self) -> float:
@@ -143,10 +154,13 @@ class AdaptiveDraftLength:
         if self.costs.target_step is None:
             return 0  # one plain step first: it measures the target's step time
         best = max(range(limit + 1), key=self.rate)
-        if best == 0 and limit > 0:
+        if best > 0:
+            self.probe_every = PROBE_EVERY
+        elif limit > 0:
             self.rounds_at_zero += 1
-            if self.rounds_at_zero >= PROBE_EVERY:
+            if self.rounds_at_zero >= self.probe_every:
                 self.rounds_at_zero = 0
+                self.probe_every = min(2 * self.probe_every, MAX_PROBE_EVERY)
                 return min(2, limit)
         return best
 
@@ -156,10 +170,13 @@ class AdaptiveDraftLength:
         token), with a short probe now and then to keep the lookup's α fresh."""
         limit = max(0, min(FREE_LOOKUP_TOKENS, remaining - 1))
         best = max(range(limit + 1), key=self.lookup_rate)
-        if best == 0 and limit > 0:
+        if best > 0:
+            self.lookup_probe_every = PROBE_EVERY
+        elif limit > 0:
             self.rounds_without_lookup += 1
-            if self.rounds_without_lookup >= PROBE_EVERY:
+            if self.rounds_without_lookup >= self.lookup_probe_every:
                 self.rounds_without_lookup = 0
+                self.lookup_probe_every = min(2 * self.lookup_probe_every, MAX_PROBE_EVERY)
                 return min(2, limit)
         return best
 

@@ -94,6 +94,14 @@ def test_free_lookup_tokens_stop_where_verifying_costs_a_step_per_token():
     assert measured(0.3, 0.05, 0.1, growth=0.05, lookup_alpha=0.6).free_tokens(remaining=50) == 4
 
 
+def test_probes_that_change_nothing_come_ever_more_rarely():
+    policy = measured(0.1, draft_step=0.05, target_step=0.1)
+    choices = [policy.choose(50) for _ in range(2000)]
+    probes = [i for i, k in enumerate(choices) if k > 0]
+    gaps = [b - a for a, b in zip(probes, probes[1:])]
+    assert gaps[:4] == [32, 64, 128, 256] and set(gaps[4:]) == {256}
+
+
 def test_the_verify_cost_of_an_unmeasured_length_follows_the_nearest_measured_one():
     costs = StepCosts(verify={1: 0.1})
     assert abs(costs.verify_ratio(5) - 1.4) < 1e-9  # the prior growth, 0.1 per token
