@@ -221,5 +221,7 @@ class ModelPair:
                     "loadSeconds": round(model.load_seconds, 3)}
         placement = self.target.placement
         return {"draft": one(self.draft), "target": one(self.target), "device": str(placement.device),
-                "dtype": str(placement.dtype).removeprefix("torch."), "placementReason": placement.reason}
+                "dtype": str(placement.dtype).removeprefix("torch."), "placementReason": placement.reason,
+                # llama.cpp's GGUF type of the target (its dtype is only how the checkpoint was read)
+                **({"weights": self.target.model.weight_type} if hasattr(self.target.model, "weight_type") else {})}
 

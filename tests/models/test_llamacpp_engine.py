@@ -93,6 +93,7 @@ def test_speculative_greedy_over_llamacpp_is_its_own_target_alone(gguf_cache, pa
 def test_a_pair_on_llamacpp_serves_and_says_so(gguf_cache):
     pair = ModelPair.load(PairSpec(engine="llamacpp"))
     assert pair.describe()["target"]["engine"].startswith("llamacpp (llama.cpp on the CPU, f32 weights")
+    assert pair.describe()["weights"] == "f32"  # what tandem/status and the evaluation report name
     assert pair.warnings == []
     prompt = [pair.bos_id, *pair.encode("class Stack:\n    def push(self, item):\n        ")]
     alone = pair.generate(prompt, 20, decoding=DecodingConfig(draft_tokens=0))

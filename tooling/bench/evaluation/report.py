@@ -65,8 +65,12 @@ def _number(value: float | None, digits: int = 2, suffix: str = "") -> str:
 
 
 def models_dtype(status: dict) -> str:
-    """The dtype the server ran the models in, from its `tandem/status`."""
-    return (status.get("models") or {}).get("dtype", "an unknown dtype")
+    """The dtype the server ran the models in (on llama.cpp: the target's GGUF weights),
+    from its `tandem/status`."""
+    models = status.get("models") or {}
+    if "weights" in models:
+        return f"{models['weights']} weights"
+    return models.get("dtype", "an unknown dtype")
 
 
 def _header(info: RunInfo) -> list[str]:
