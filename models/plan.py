@@ -113,7 +113,8 @@ def _llamacpp(spec: PairSpec, reason: str) -> LoadPlan:
         raise DeviceError(f"engine llamacpp runs on the CPU; device is '{spec.device}': set device to 'auto' "
                           "or 'cpu', or choose another engine for this device")
     placement = resolve_placement("cpu", "float32")
-    placement = replace(placement, reason=f"{placement.reason}; read in float32 to write llama.cpp's GGUF")
+    placement = replace(placement, reason=f"llama.cpp runs on the CPU (device {spec.device}); the checkpoint is "
+                                          "read in float32 to write its GGUF")
     weights = ("auto = f32 below 1B parameters, q8_0 above" if spec.weights == "auto"
                else f"setting weights={spec.weights}")
     return LoadPlan(placement, "llamacpp", "llamacpp", f"{reason}; GGUF weights: {weights}", weights=spec.weights)
