@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
+from transformers import AutoConfig
 
 from models.config import AUTO_QUANTIZE_PARAMETERS, ENGINES, WEIGHT_TYPES, PairSpec
 from models.devices import Placement, resolve_placement
+from models.embedded import resolve_model_dirs
 from models.engines import llamacpp_backend
+from models.engines.gguf_export import unsupported
 from models.engines.onnx_backend import ONNX_DTYPES, choose_providers
 from models.errors import DeviceError
 
@@ -69,7 +72,7 @@ def plan_load(spec: PairSpec) -> LoadPlan:
         # On a CPU llama.cpp's step is 3-5x PyTorch's (tandem bench engine), when it is
         # installed and exact (a verify pass rounds like one-token steps). A dtype other
         # than float32 asks for PyTorch's weights in it; llama.cpp's own are `weights`.
-        why_not = _llamacpp_unusable(spec.dtype)
+        why_not = _llamacpp_unusable(spec)
         if why_not is None:
             return _llamacpp(spec, "setting engine=auto on the CPU: llama.cpp, the fastest engine installed")
         return LoadPlan(placement, "transformers", "transformers",
@@ -92,17 +95,26 @@ def _onnx(placement: Placement, providers: tuple[list[str], str], reason: str) -
     return LoadPlan(placement, "onnx", "onnx", reason, providers)
 
 
-def _llamacpp_unusable(dtype: str) -> str | None:
-    """Why `auto` cannot take llama.cpp here, or None."""
-    if dtype not in ("auto", "float32"):
-        return (f"dtype {dtype} names PyTorch weights (llama.cpp's are set by `weights`: f16, q8_0, q4_0, …; "
-                "with dtype auto, engine auto takes llama.cpp where it is installed)")
+def _llamacpp_unusable(spec: PairSpec) -> str | None:
+    """Why `auto` cannot take llama.cpp here, or None. A checkpoint the GGUF writer does
+    not know is found here, not at load: its fallback would load float32 torch weights the
+    memory check had not counted."""
+    if spec.dtype not in ("auto", "float32"):
+        return (f"dtype {spec.dtype} names PyTorch weights (llama.cpp's are set by `weights`: f16, q8_0, q4_0, "
+                "…; with dtype auto, engine auto takes llama.cpp where it is installed)")
     if not llamacpp_backend.available():
         return ("llama.cpp is not installed (llama-cpp-python: `make llamacpp` or "
-                "pip install 'tandem-code[llamacpp]' makes it the CPU engine, 3-5x faster)")
+                "pip install 'tandem-code[llamacpp]' makes it the CPU engine, about twice as fast)")
     if not llamacpp_backend.batch_invariant():
         return ("this llama.cpp was built with llamafile's batch kernels, whose verify passes round apart "
                 "from greedy steps (`make llamacpp` builds it without them)")
+    for role, directory in zip(("draft", "target"), resolve_model_dirs(spec.draft, spec.target)):
+        try:
+            config = AutoConfig.from_pretrained(directory, local_files_only=True, trust_remote_code=False)
+        except (OSError, ValueError):
+            continue  # loading says what is wrong with the directory
+        if (why := unsupported(config)) is not None:
+            return f"llama.cpp cannot run the {role} ({directory}): {why}"
     return None
 
 

@@ -35,6 +35,22 @@ def test_auto_on_a_cpu_is_llamacpp_where_installed_else_transformers_with_the_re
     assert "dtype bfloat16 names PyTorch weights" in plan.engine_reason
 
 
+def test_auto_leaves_a_checkpoint_llamacpp_cannot_run_on_transformers_before_the_memory_check(
+        monkeypatch, tmp_path):
+    """Its fallback at load would read float32 torch weights the memory check never counted."""
+    monkeypatch.setattr(llamacpp_backend, "available", lambda: True)
+    monkeypatch.setattr(llamacpp_backend, "batch_invariant", lambda: True)
+    target = tmp_path / "gpt2-target"
+    target.mkdir()
+    (target / "config.json").write_text('{"model_type": "gpt2", "n_layer": 2, "n_embd": 64, "n_head": 2}')
+    plan = plan_load(PairSpec(target=str(target), device="cpu"))
+    assert plan.target_engine == "transformers"
+    assert f"llama.cpp cannot run the target ({target}): model type 'gpt2' is not llama" in plan.engine_reason
+    if torch.cuda.is_available():
+        return
+    assert plan_load(PairSpec(device="cpu")).target_engine == "llamacpp"  # the embedded pair is Llama
+
+
 def test_static_graphs_only_the_draft_and_only_on_cuda():
     plan = plan_load(PairSpec(device="cpu", engine="static"))
     assert (plan.target_engine, plan.draft_engine) == ("static", "static")
