@@ -5,8 +5,9 @@ per second, E(α,k) / (k·t_draft + t_verify(k)), with E = (1 − α^(k+1)) / (1
 per target pass (Leviathan et al. 2023), from running estimates of the per-token
 acceptance α, the draft step time and the time of a verify pass of each length. k = 0
 (target alone) wins when drafting cannot pay; a cheap probe round now and then keeps α
-fresh, ever more rarely while probes change nothing (one may cost the draft its prefill). Rounds at k = 0 may still verify a few lookup tokens (no model call), as many as
-the lookup's own α pays for against the longer pass.
+fresh, ever more rarely while probes change nothing (one may cost the draft its prefill).
+Rounds at k = 0 may still verify a few lookup tokens (no model call), as many as the
+lookup's own α pays for against the longer pass.
 
 The step costs (`StepCosts`) belong to the models and the hardware, so a pair shares one;
 acceptance depends on how a request decodes, so the pair keeps one AdaptiveDraftLength per
@@ -121,6 +122,27 @@ class Acceptance:
 
 
 @dataclass
+class Probe:
+    """When a source judged not to pay gets a short trial anyway, to keep its α fresh:
+    after `every` rounds without it, `every` doubling (to MAX_PROBE_EVERY) while trials
+    change nothing, back to PROBE_EVERY once the source pays again."""
+    every: int = PROBE_EVERY
+    waited: int = 0
+
+    def choose(self, best: int, limit: int) -> int:
+        """`best` (tokens the estimates say pay), or a 2-token trial when one is due."""
+        if best > 0:
+            self.every = PROBE_EVERY
+        elif limit > 0:
+            self.waited += 1
+            if self.waited >= self.every:
+                self.waited = 0
+                self.every = min(2 * self.every, MAX_PROBE_EVERY)
+                return min(2, limit)
+        return best
+
+
+@dataclass
 class AdaptiveDraftLength:
     """The acceptance estimates of one kind of decoding (the draft model's and the
     lookup's, apart), over the shared `costs`."""
@@ -128,10 +150,8 @@ class AdaptiveDraftLength:
     model: Acceptance = field(default_factory=Acceptance)
     lookup: Acceptance = field(default_factory=Acceptance)
     costs: StepCosts = field(default_factory=StepCosts)
-    rounds_at_zero: int = 0
-    rounds_without_lookup: int = 0
-    probe_every: int = PROBE_EVERY         # rounds between model probes, and ...
-    lookup_probe_every: int = PROBE_EVERY  # ... lookup probes, now
+    model_probe: Probe = field(default_factory=Probe)
+    lookup_probe: Probe = field(default_factory=Probe)
 
     @property
     def alpha(self) -> float:
@@ -153,32 +173,14 @@ class AdaptiveDraftLength:
         limit = max(0, min(self.k_max, remaining - 1))
         if self.costs.target_step is None:
             return 0  # one plain step first: it measures the target's step time
-        best = max(range(limit + 1), key=self.rate)
-        if best > 0:
-            self.probe_every = PROBE_EVERY
-        elif limit > 0:
-            self.rounds_at_zero += 1
-            if self.rounds_at_zero >= self.probe_every:
-                self.rounds_at_zero = 0
-                self.probe_every = min(2 * self.probe_every, MAX_PROBE_EVERY)
-                return min(2, limit)
-        return best
+        return self.model_probe.choose(max(range(limit + 1), key=self.rate), limit)
 
     def free_tokens(self, remaining: int) -> int:
         """Lookup tokens to try in a round where the draft model does not pay: as many as
         pay for their longer verify pass (none where verifying costs nearly a step per
         token), with a short probe now and then to keep the lookup's α fresh."""
         limit = max(0, min(FREE_LOOKUP_TOKENS, remaining - 1))
-        best = max(range(limit + 1), key=self.lookup_rate)
-        if best > 0:
-            self.lookup_probe_every = PROBE_EVERY
-        elif limit > 0:
-            self.rounds_without_lookup += 1
-            if self.rounds_without_lookup >= self.lookup_probe_every:
-                self.rounds_without_lookup = 0
-                self.lookup_probe_every = min(2 * self.lookup_probe_every, MAX_PROBE_EVERY)
-                return min(2, limit)
-        return best
+        return self.lookup_probe.choose(max(range(limit + 1), key=self.lookup_rate), limit)
 
     def update(self, proposal: Proposal, accepted: int, verify_seconds: float) -> None:
         estimate = self.lookup if proposal.source == "lookup" else self.model
