@@ -49,6 +49,7 @@ def test_a_flood_of_changes_answers_only_the_newest_version_and_stays_bounded(se
     text = "import os\n\n\ndef main():\n    path = os.path.join("
     session.client.open(uri, text)
     memory_before = rss_kb(session)
+    before = stats(session)
 
     async def flood():
         requests = []
@@ -63,10 +64,15 @@ def test_a_flood_of_changes_answers_only_the_newest_version_and_stays_bounded(se
 
     answers = session.run(flood())
     assert not [a for a in answers if isinstance(a, BaseException)]
-    # Every older version was superseded, except that the newest one before each pause
-    # may be answered within the pause (50 ms: on llama.cpp the embedded pair is that fast).
-    versions = range(2, 1002)
-    assert all(a == [] for version, a in zip(versions, answers[:-1]) if version % 50 != 0)
+    after = stats(session)
+    # The models finish at most the newest request before each of the 20 pauses, and the
+    # last one: every other request was superseded. A superseded request may still be
+    # answered from the suggestion cache (instantly, and right for the text it sees, since
+    # the document cycles through the same seven texts), never by the models.
+    delta = {key: after[key] - before[key] for key in ("requests", "typeThrough", "cancelled", "stale")}
+    assert delta["requests"] + delta["cancelled"] + delta["stale"] == 1000  # each one accounted for
+    assert delta["requests"] - delta["typeThrough"] + delta["stale"] <= 21  # finished by the models
+    assert sum(bool(a) for a in answers) <= delta["requests"]
     assert session.run(session.client.status())["state"] == "ready"  # still answering
     assert rss_kb(session) - memory_before < 200_000
 
