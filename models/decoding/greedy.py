@@ -12,7 +12,7 @@ import torch
 
 from models.decoding.generation import Continuation, Generation, Stops
 from models.decoding.kv import new_cache
-from models.decoding.sampling import mask_ids
+from models.decoding.sampling import argmax, mask_ids
 from models.records import DecodeStats, StopReason
 
 
@@ -32,7 +32,7 @@ def greedy_generate(model: torch.nn.Module, prompt_ids: Sequence[int], stops: St
             stop = StopReason.CANCELLED
             break
         banned = out.banned()
-        token = int(torch.argmax(mask_ids(logits, banned) if banned else logits))
+        token = argmax(mask_ids(logits, banned) if banned else logits)
         stop = out.extend([token])
         if stop is not None:
             break

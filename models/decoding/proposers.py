@@ -16,7 +16,7 @@ import torch
 from models.decoding.generation import Stops
 from models.decoding.kv import rollback
 from models.decoding.prefix_cache import PrefixCache, common_prefix
-from models.decoding.sampling import Sampler, pad_vocab
+from models.decoding.sampling import Sampler, argmax, pad_vocab
 
 
 @dataclass
@@ -109,11 +109,10 @@ class DraftModelProposer:
             return Proposal(tokens, None, finished - started, k, finished - prefilled, "model")
         tokens, dists = [], []
         for i in range(k):
-            logits = pad_vocab(self._logits, self.target_vocab)
-            if self.sampler.greedy:
-                token = int(torch.argmax(logits))
+            if self.sampler.greedy:  # padding adds -inf only: the argmax is among the draft's ids
+                token = argmax(self._logits)
             else:
-                q = self.sampler.probs(logits)
+                q = self.sampler.probs(pad_vocab(self._logits, self.target_vocab))
                 token = self.sampler.draw(q)
                 dists.append(q)
             tokens.append(token)

@@ -18,7 +18,7 @@ from models.decoding.generation import Continuation, Generation, Stops
 from models.decoding.kv import rollback
 from models.decoding.prefix_cache import PrefixCache
 from models.decoding.proposers import Proposal, Proposer
-from models.decoding.sampling import Sampler, mask_ids, residual
+from models.decoding.sampling import Sampler, all_finite, argmax_rows, mask_ids, residual
 from models.records import DecodeStats, StopReason
 
 
@@ -26,7 +26,7 @@ def verify(proposal: Proposal, target_logits: torch.Tensor, sampler: Sampler) ->
     """(accepted draft tokens, next token) given the target's logits at the k+1 positions."""
     drafted = proposal.tokens
     if sampler.greedy:  # accept while the draft is the target's argmax
-        choices = target_logits.argmax(dim=-1).tolist()
+        choices = argmax_rows(target_logits)
         accepted = 0
         while accepted < len(drafted) and drafted[accepted] == choices[accepted]:
             accepted += 1
@@ -76,7 +76,7 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
     tally = DecodeStats()  # what the draft → verify rounds add up to
     if logits is None:  # stopped mid-prefill: the chunks read stay cached for next time
         stop = StopReason.TIME_BUDGET if stops.expired() else StopReason.CANCELLED
-    elif not torch.isfinite(logits).all():
+    elif not all_finite(logits):
         stop = StopReason.ERROR
     elif stops.max_new_tokens <= 0:
         stop = StopReason.MAX_TOKENS
@@ -101,7 +101,7 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
         cached = cache.get_seq_length()
         inputs = torch.tensor([[out.tokens[-1], *proposal.tokens]], device=device)
         logits = target(input_ids=inputs, cache=cache, use_cache=True).logits[0]
-        if not torch.isfinite(logits).all():
+        if not all_finite(logits):
             stop = StopReason.ERROR
             break
         if (early := out.early()) > 0:  # rows whose token may not be an end token

@@ -181,7 +181,7 @@ class LlamaCppCausalLM:
             outputs = self._decode(cache, piece, max(0, wanted_from - start))
             if outputs:
                 rows.append(torch.from_numpy(self._logits_view()[:outputs].copy()))
-        logits = torch.cat(rows) if rows else torch.zeros((0, self.vocab_size))
+        logits = rows[0] if len(rows) == 1 else torch.cat(rows) if rows else torch.zeros((0, self.vocab_size))
         return StaticOutput(logits[None])
 
     def _logits_view(self) -> np.ndarray:
