@@ -63,6 +63,12 @@ class StepCosts:
     draft_step: float | None = None   # seconds per draft forward
     verify: dict[int, float] = field(default_factory=dict)  # seconds per pass of n tokens
     prior_growth: float = 0.1  # per extra token, until a pass of more than one is timed
+    # What a one-token pass costs over a steady one right after a longer pass: llama.cpp
+    # builds its graph again whenever a batch's size changes (0.2-0.3 ms against a 1.5 ms
+    # step of the embedded target, measured), so every longer round pays it once more on
+    # the way back; PyTorch's is about 0. Kept out of `verify[1]`, which it would inflate.
+    switch_back: float | None = None
+    _last_length: int = field(default=1, repr=False, compare=False)
     # v(n) by n until the next update (every round asks for each k): `verify` changes only there.
     _ratios: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
@@ -100,8 +106,16 @@ class StepCosts:
         if proposal.steps:
             self.draft_step = _ema(self.draft_step, proposal.step_seconds / proposal.steps)
         n = len(proposal.tokens) + 1
-        self.verify[n] = _ema(self.verify.get(n), verify_seconds)
+        if n == 1 and self._last_length > 1 and self.target_step is not None:
+            self.switch_back = _ema(self.switch_back, max(0.0, verify_seconds - self.target_step))
+        else:
+            self.verify[n] = _ema(self.verify.get(n), verify_seconds)
+        self._last_length = n
         self._ratios.clear()
+
+    def switch_ratio(self) -> float:
+        """The switch back to one-token passes, in one-token steps."""
+        return self.switch_back / self.target_step if self.switch_back and self.target_step else 0.0
 
 
 @dataclass
@@ -163,11 +177,14 @@ class AdaptiveDraftLength:
             return 1.0
         c = self.costs.cost_ratio()
         c = 0.1 if c is None else c
-        return expected_tokens(self.model.alpha, k) / (self.costs.verify_ratio(k + 1) + k * c)
+        return expected_tokens(self.model.alpha, k) / (
+            self.costs.verify_ratio(k + 1) + k * c + self.costs.switch_ratio())
 
     def lookup_rate(self, k: int) -> float:
         """The same for k lookup tokens, which cost no model call, only a longer verify."""
-        return expected_tokens(self.lookup.alpha, k) / self.costs.verify_ratio(k + 1)
+        if k == 0:
+            return 1.0
+        return expected_tokens(self.lookup.alpha, k) / (self.costs.verify_ratio(k + 1) + self.costs.switch_ratio())
 
     def choose(self, remaining: int) -> int:
         limit = max(0, min(self.k_max, remaining - 1))

@@ -113,3 +113,24 @@ def test_a_steep_verify_makes_even_an_accurate_cheap_draft_wait():
     """Where a pass of k+1 tokens costs k+1 steps, drafting cannot pay: E ≤ k + 1."""
     assert measured(0.9, draft_step=0.001, target_step=0.1, growth=1.0).choose(50) == 0
     assert measured(0.9, draft_step=0.001, target_step=0.1, growth=0.1).choose(50) >= 4
+
+
+def test_the_cost_of_switching_back_to_one_token_passes_is_learned_apart():
+    """A one-token pass right after a longer one pays llama.cpp's graph rebuild; it is the
+    switch's cost, not the steady step's."""
+    costs = StepCosts(verify={1: 0.1})
+    costs.update(Proposal([1]), verify_seconds=0.15)  # a 2-token pass
+    costs.update(Proposal([]), verify_seconds=0.13)   # back to one token: 0.03 over a step
+    costs.update(Proposal([]), verify_seconds=0.1)    # steady again
+    assert costs.target_step == 0.1
+    assert abs(costs.switch_back - 0.03) < 1e-9 and abs(costs.switch_ratio() - 0.3) < 1e-9
+
+
+def test_a_switch_cost_stops_lookups_that_only_the_longer_pass_would_pay_for():
+    """Lookups at α 0.5 over a pass that grows 0.35 a token pay (E(0.5, 1) = 1.5 > 1.35)
+    until each longer round also costs 0.3 of a step to switch back (1.5 < 1.65)."""
+    cheap = measured(0.3, 0.05, 0.1, growth=0.35, lookup_alpha=0.5)
+    assert cheap.free_tokens(remaining=50) > 0
+    cheap.costs.switch_back = 0.03
+    cheap.costs._ratios.clear()
+    assert cheap.free_tokens(remaining=50) == 0
