@@ -1,4 +1,4 @@
-"""The `tandem` command line: serve, complete, doctor, and the commands plugged in by the
+"""The `tandem` command line: serve, complete, doctor, prepare-draft, and the commands plugged in by the
 tooling wing (`tandem bench …`, entry-point group `tandem.commands`).
 
 Every setting is a flag (`draftModel` → `--draft-model`), generated from the settings
@@ -172,6 +172,11 @@ def _doctor(args: argparse.Namespace, settings: dict) -> int:
     return run_doctor(settings)
 
 
+def _prepare_draft(args: argparse.Namespace, settings: dict) -> int:
+    from lsp_server.prepare_draft_command import run_prepare_draft
+    return run_prepare_draft(args)
+
+
 def _unavailable(commands, name: str, message: str) -> None:
     """A stand-in for a plugin command that cannot load: whatever follows it, one line and exit 2."""
     parser = commands.add_parser(name, help=message, prefix_chars="\0", add_help=False)
@@ -250,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(doctor)
     add_common(doctor)
     doctor.set_defaults(run=_doctor)
+
+    prepare = commands.add_parser(
+        "prepare-draft", help="a copy of a draft padded to its target's vocabulary (for vLLM's draft_model method)")
+    prepare.add_argument("--draft", type=Path, help="the draft checkpoint folder (default: the embedded draft)")
+    prepare.add_argument("--target", type=Path, help="the target checkpoint folder (default: the embedded target)")
+    prepare.add_argument("--out", type=Path, required=True, help="where the padded copy goes (a folder of its own)")
+    prepare.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    add_common(prepare)
+    prepare.set_defaults(run=_prepare_draft)
 
     _plugins(commands)
     return parser
