@@ -9,6 +9,7 @@ family is the one `completion.formats.choose_format` finds in the target's vocab
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -46,7 +47,10 @@ def run_doctor(settings: dict) -> int:
     _line("llama.cpp", _llamacpp_version() or "not installed (needed for engine llamacpp: pip install "
           "'tandem-code[llamacpp]' or `make llamacpp`, which compile llama.cpp)")
     spec = PairSpec(settings.get("draftModel", ""), settings.get("targetModel", ""), settings.get("device", "auto"),
-                    settings.get("dtype", "auto"), settings.get("engine", "auto"), settings.get("weights", "auto"))
+                    settings.get("dtype", "auto"), settings.get("engine", "auto"), settings.get("weights", "auto"),
+                    settings.get("remoteUrl", ""), settings.get("remoteModel", ""), settings.get("remoteKeyFile", ""))
+    if spec.remote_url:
+        return _check_remote(spec)
     try:
         plan = plan_load(spec)
         if plan.providers is not None:
@@ -70,6 +74,25 @@ def run_doctor(settings: dict) -> int:
     if not found:
         return 1
     return 0 if _check_pair(draft, target, plan, settings) and ok else 1
+
+
+def _check_remote(spec) -> int:
+    """The remote engine: what loading it asks the server, one line each (the key never shown)."""
+    from models.errors import ModelError
+    from models.remote.engine import KEY_VARIABLE, RemotePair
+
+    _line("engine", f"remote: {spec.remote_url} decodes; this side keeps prompts, stop rules and the editors")
+    _line("api key", f"from {spec.remote_key_file}" if spec.remote_key_file else
+          f"from ${KEY_VARIABLE}" if os.environ.get(KEY_VARIABLE) else f"none (${KEY_VARIABLE} is not set)")
+    try:
+        remote = RemotePair.load(spec)
+    except ModelError as error:
+        _line("remote server", str(error))
+        return 1
+    _line("remote model", f"{remote.facts.model}, {remote.context_window} positions")
+    _line("tokenizer", f"{remote.tokenizer_dir}" + (f" ({'; '.join(remote.warnings)})" if remote.warnings
+                                                     else " (splits text as the server does)"))
+    return 0
 
 
 def _llamacpp_version() -> str | None:

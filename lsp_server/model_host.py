@@ -26,6 +26,7 @@ from models.errors import DeviceError, ModelError
 from models.embedded import resolve_model_dirs
 from models.preflight import check_memory, gib
 from models.pair import ModelPair
+from models.remote.engine import RemotePair
 from models.plan import plan_load
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,14 @@ MAX_PAIRS = 2  # distinct model pairs one server holds at once (each editor may 
 class LoadOutcome:
     state: str
     message: str | None = None   # for the user: why it failed, or what was substituted
-    pair: ModelPair | None = None
+    pair: ModelPair | RemotePair | None = None
 
 
 def load_pair(spec: PairSpec) -> LoadOutcome:
     """Load (and warm up) a pair; an unusable device falls back to `auto` with a warning
     rather than leaving the user without completions."""
     try:
-        pair = ModelPair.load(spec)
+        pair = RemotePair.load(spec) if spec.remote_url else ModelPair.load(spec)
         pair.warm_up()
         return LoadOutcome(READY, "; ".join(pair.warnings) or None, pair=pair)
     except DeviceError as error:
@@ -160,7 +161,7 @@ class ModelHost:
                     "as the other editors, or start a server of your own")
         # The first pair's memory is checked by ModelPair.load itself (models.preflight, before
         # any weights are read); an additional pair here too, where the refusal can say why.
-        if self._slots:
+        if self._slots and not spec.remote_url:  # a remote engine's models are the server's memory
             needed, free = _memory_for(spec)
             if needed is not None and free is not None and needed > free:
                 return (f"{_label(spec)} needs about {gib(needed)} (weights, KV cache and working memory) and "
@@ -309,5 +310,7 @@ def _memory_for(spec: PairSpec) -> tuple[int | None, int | None]:
 
 
 def _label(spec: PairSpec) -> str:
+    if spec.remote_url:
+        return f"the remote engine at {spec.remote_url} ({spec.remote_model or 'its only model'})"
     return (f"draft {spec.draft or '(embedded)'} / target {spec.target or '(embedded)'} "
             f"on {spec.device}/{spec.dtype}/{spec.engine}")

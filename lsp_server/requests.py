@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from completion.cache import SuggestionCache
 from completion.service import CompletionRequest, CompletionResult
 from lsp_server.stats import RunningStats
+from models.errors import RemoteError
 from models.records import StopReason
 
 if TYPE_CHECKING:  # the policy needs only its `complete`/`prefill_in_background`: no torch here
@@ -111,6 +112,11 @@ class RequestPolicy:
             cancelled.set()
             self.stats.cancelled += 1
             raise
+        except RemoteError as error:  # the team's server failed this one: say so once, keep serving
+            self.stats.failed += 1
+            log.warning("request %d: %s", request_id, error)
+            self.warn_once(str(error))
+            return None
         except Exception:
             self.stats.failed += 1
             log.exception("request %d failed", request_id)

@@ -27,7 +27,8 @@ DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps|npu"
 MAX_NAMED_UNKNOWN = 5  # unknown keys named in the one message about them
 
 # Which settings choose the models: connections share loaded models only when these are equal.
-MODEL_SETTINGS = ("draft_model", "target_model", "device", "dtype", "engine", "weights")
+MODEL_SETTINGS = ("draft_model", "target_model", "device", "dtype", "engine", "weights", "remote_url",
+                  "remote_model", "remote_key_file")
 
 
 class TandemSettings(BaseModel):
@@ -50,6 +51,15 @@ class TandemSettings(BaseModel):
     weights: Literal["auto", "f32", "f16", "q8_0", "q4_0", "q4_k_m"] = Field(
         "auto", description="the llama.cpp engine's weight type: `auto` = `f32` below 1B parameters, `q8_0` "
                             "above; `q4_0`/`q4_k_m` take a quarter of f16's memory, at some quality cost")
+    remote_url: str = Field(
+        "", description="an OpenAI-compatible server (vLLM) that decodes instead of local models, e.g. "
+                        "`http://gpu-box:8000`; empty = local models. `targetModel` then names the served "
+                        "model's tokenizer folder; see the README's \"Team server\"",
+        json_schema_extra={"pattern": r"^(|https?://\S+)$"})
+    remote_model: str = Field("", description="the served model's name on `remoteUrl`; empty = the only one it serves")
+    remote_key_file: str = Field(
+        "", description="a file holding `remoteUrl`'s API key; empty = the TANDEM_REMOTE_KEY environment variable "
+                        "(the key itself is never a setting, and never logged or shown)")
     prompt_format: str = Field(
         "auto", description="fill-in-the-middle layout: `auto` (from the tokenizer's special tokens) or a family; "
                             "one the tokenizer cannot do falls back to `plain` with a message",
@@ -105,8 +115,16 @@ class TandemSettings(BaseModel):
             raise ValueError(f"must be 'auto' or a number from 0 to {MAX_DRAFT_TOKENS}")
         return value
 
+    @field_validator("remote_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("must be empty or an http:// or https:// address, e.g. http://gpu-box:8000")
+        return value
+
     def pair_spec(self) -> PairSpec:
-        return PairSpec(self.draft_model, self.target_model, self.device, self.dtype, self.engine, self.weights)
+        return PairSpec(self.draft_model, self.target_model, self.device, self.dtype, self.engine, self.weights,
+                        self.remote_url, self.remote_model, self.remote_key_file)
 
     def decoding_config(self) -> DecodingConfig:
         return DecodingConfig(draft_tokens=self.draft_tokens, source=self.draft_source,

@@ -35,6 +35,11 @@ class PairSpec:
     dtype: str = "auto"
     engine: str = "auto"  # one of ENGINES: see models/engines/acceleration.py
     weights: str = "auto"  # one of WEIGHT_TYPES: the llama.cpp engine's weight type
+    # The remote engine (models/remote/): a server's URL ("" = local models), the served
+    # model's name ("" = the only one) and a file holding its API key ("" = $TANDEM_REMOTE_KEY).
+    remote_url: str = ""
+    remote_model: str = ""
+    remote_key_file: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,7 @@ class TokenizerMismatchError(ModelError):
 
 class NotEnoughMemoryError(ModelError):
     """The pair needs more memory than is free where it would load; found before loading."""
+
+
+class RemoteError(ModelError):
+    """The remote engine's server is unreachable, refused a request or failed it."""
