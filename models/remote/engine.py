@@ -82,6 +82,8 @@ class RemotePair(TargetText):
         """As the local pair's (completion/generator.py); `draft_prompt_ids` is not used:
         the server's draft reads the target's prompt."""
         ends = set(end_ids) | ({self._eos_id} if self._eos_id is not None else set())
+        # Within the served window, as a local model's cache is: the server refuses more (400).
+        max_new_tokens = min(max_new_tokens, self.context_window - len(prompt_ids))
         stops = Stops(max_new_tokens, ends, min_new_tokens, should_stop, is_cancelled, deadline, banned_first_ids)
         out = Continuation(stops, self.decode)
         started = time.perf_counter()
@@ -131,6 +133,10 @@ class RemotePair(TargetText):
         with Exchange(self.endpoint, "/v1/completions", body, self._keep_going(stops), SILENCE_SECONDS) as answer:
             self._check(answer)
             for event in answer.events():
+                if isinstance(event.get("error"), dict):  # vLLM streams a refusal as an event after a 200
+                    error = event["error"]
+                    raise RemoteError(f"the remote server answered {error.get('code', 'an error')}: "
+                                      f"{error.get('message', error)}")
                 choice = (event.get("choices") or [{}])[0]
                 tokens = choice.get("token_ids") or []
                 if tokens and first_at is None:

@@ -80,11 +80,15 @@ class FakeServer:
                 return self.chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
 
             def trickle(self, token: int, seconds: float) -> None:
-                """One token every 20 ms for `seconds`, until the client hangs up."""
+                """One token every 20 ms for `seconds` (then the end of the answer), until the
+                client hangs up."""
                 self.start_stream()
                 until = time.monotonic() + seconds
-                while time.monotonic() < until and self.event([token]):
+                while time.monotonic() < until:
+                    if not self.event([token]):
+                        return
                     time.sleep(0.02)
+                self.event([], finish="length") and self.chunk(b"")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -123,3 +123,24 @@ def test_an_end_token_first_is_replaced_by_the_best_other_first_token(serve):
 
     generation = remote(serve(completions)).generate(PROMPT, 2, min_new_tokens=1)
     assert generation.token_ids == (373, 443)
+
+
+def test_a_request_never_asks_for_more_than_the_served_window(serve):
+    server = serve(lambda handler, body: handler.trickle(373, 0.05))
+    pair = remote(server)  # the fake serves 512 positions
+    pair.generate(list(range(500)), 64)
+    assert server.bodies[-1]["max_tokens"] == 12
+    assert pair.generate(list(range(512)), 64).token_ids == ()  # no room: nothing asked
+    assert len(server.bodies) == 1
+
+
+def test_a_refusal_inside_the_stream_is_a_refusal_too(serve):
+    """vLLM answers 200 to a streamed request, then streams its error as an event."""
+    def completions(handler, body):
+        handler.start_stream()
+        handler.chunk(b'data: {"error": {"message": "Token id 999999 is out of vocabulary", "code": 400}}\n\n')
+        handler.chunk(b"data: [DONE]\n\n")
+        handler.chunk(b"")
+
+    with pytest.raises(RemoteError, match="answered 400: Token id 999999 is out of vocabulary"):
+        remote(serve(completions)).generate(PROMPT, 4)
