@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.team.vllm_server import VLLMServer, installed
+from bench.vllm_server import VLLMServer, installed
 
 
 @pytest.fixture(scope="session")

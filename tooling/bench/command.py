@@ -82,6 +82,18 @@ def register(commands) -> None:
                       defaults={"maxNewTokens": DEFAULT_MAX_NEW_TOKENS})
     evaluation.set_defaults(run=_run_eval)
 
+    team = suites.add_parser("team", help="N developers typing at once: one vLLM server (the remote engine) "
+                                          "against N local Tandem servers")
+    team.add_argument("--users", default="1,2,4,8", help="comma-separated numbers of developers")
+    team.add_argument("--setups", default="vllm,local", help="vllm (one vLLM server), local (N local servers)")
+    team.add_argument("--speculative-tokens", type=int, default=3,
+                      help="draft tokens per step of the vLLM server started here (draft_model)")
+    team.add_argument("--functions", type=int, default=2, help="function bodies each developer retypes")
+    team.add_argument("--seed", type=int, default=0, help="which functions, keys and pauses")
+    team.add_argument("--png", default="team-latency.png", help="bar chart of p50/p95 per N")
+    add_setting_flags(team, [name for name in ALL_SETTINGS if name != "seed"])
+    team.set_defaults(run=_run_team)
+
     gpu = suites.add_parser("gpu", help="kernel and decode-step costs with random weights of the real shapes "
                                         "(a CUDA/ROCm GPU; no checkpoints needed)")
     add_setting_flags(gpu, ["dtype"], defaults={"dtype": "bfloat16"})
@@ -108,6 +120,28 @@ def _run_latency(args: argparse.Namespace, settings: dict) -> int:
     from bench.latency import run
     server_args, options = _server_args_and_options(settings)
     return asyncio.run(run(server_args, options, args.functions, args.seed, Path(args.png)))
+
+
+def _run_team(args: argparse.Namespace, settings: dict) -> int:
+    from bench.team import SETUPS, run
+    try:
+        users = [int(n) for n in args.users.split(",")]
+    except ValueError:
+        users = []
+    setups = [s.strip() for s in args.setups.split(",") if s.strip()]
+    if not users or min(users) < 1 or not setups or set(setups) - set(SETUPS):
+        print(f"tandem bench team: --users wants positive numbers like 1,2,4 and --setups some of "
+              f"{', '.join(SETUPS)}", file=sys.stderr)
+        return 2
+    local = {wire: value for wire, value in settings.items() if not wire.startswith("remote")}
+    server_args, options = _server_args_and_options(local)
+    models = {wire: value for wire, value in settings.items() if wire in MODEL_FLAGS}
+    try:
+        return run(server_args, options, models, users, setups, args.seed, max(1, args.functions), Path(args.png),
+                   args.speculative_tokens)
+    except RuntimeError as error:
+        print(f"tandem bench team: {error}", file=sys.stderr)
+        return 2
 
 
 def _server_args_and_options(settings: dict) -> tuple[list[str], dict]:

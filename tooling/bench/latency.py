@@ -14,13 +14,12 @@ import asyncio
 import os
 import random
 import statistics
-import struct
 import sys
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.png import write_bars
 from completion.syntax import parse
 from lsp_server.client import TandemClient
 from training import corpus
@@ -135,28 +134,11 @@ def percentiles(values: list[float]) -> str:
 
 
 def write_histogram(path: Path, latencies_ms: list[float], bin_ms: int = 25, bins: int = 40) -> None:
-    """A bar chart PNG of the latencies (no plotting library needed)."""
+    """A bar chart PNG of the latencies."""
     counts = [0] * bins
     for value in latencies_ms:
         counts[min(bins - 1, int(value // bin_ms))] += 1
-    width, height, bar = bins * 12, 240, 12
-    top = max(counts) or 1
-    rows = []
-    for y in range(height):
-        row = bytearray()
-        for b in range(bins):
-            filled = height - y <= counts[b] / top * (height - 10)
-            for x in range(bar):
-                edge = x == bar - 1
-                row += bytes((255, 255, 255)) if edge or not filled else bytes((70, 110, 180))
-        rows.append(b"\x00" + bytes(row))
-    raw = zlib.compress(b"".join(rows), 9)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    write_bars(path, [[count] for count in counts], [(70, 110, 180)])
 
 
 async def _loaded_models(client: TandemClient) -> dict | None:

@@ -1,6 +1,7 @@
-"""A real vLLM server (the CPU build in .editor-tools/vllm/venv, `make vllm`) for the tests:
-the embedded target with a padded draft through vLLM's `draft_model` speculative method.
-Standard library only: it runs in the test venv, vLLM runs in its own."""
+"""A real vLLM server (the CPU build in .editor-tools/vllm/venv, `make vllm`) for the tests
+and `tandem bench team`: a target (the embedded one by default) with a padded draft through
+vLLM's `draft_model` speculative method. Standard library only: it runs in Tandem's venv,
+vLLM runs in its own."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from models.embedded import EMBEDDED_TARGET
+
 ROOT = Path(__file__).resolve().parents[2]
 VLLM_VENV = ROOT / ".editor-tools" / "vllm" / "venv"
 VLLM_PYTHON = VLLM_VENV / "bin" / "python"
-TARGET_DIR = ROOT / "models" / "embedded" / "target"
+TARGET_DIR = EMBEDDED_TARGET
 SPEC_COUNTERS = ("vllm:spec_decode_num_drafts_total", "vllm:spec_decode_num_draft_tokens_total",
                  "vllm:spec_decode_num_accepted_tokens_total")
 
@@ -41,7 +44,7 @@ class VLLMServer:
     api_key = "tandem-test-key"
 
     def __init__(self, draft_dir: Path, log_dir: Path | None = None, num_speculative_tokens: int = 3,
-                 deadline_s: float = 300.0) -> None:
+                 deadline_s: float = 300.0, target_dir: Path = TARGET_DIR, max_model_len: int = 512) -> None:
         self.draft_dir = Path(draft_dir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,8 +52,8 @@ class VLLMServer:
         speculative = {"method": "draft_model", "model": str(self.draft_dir),
                        "num_speculative_tokens": num_speculative_tokens}
         command = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
-                   "--model", str(TARGET_DIR), "--served-model-name", self.model, "--dtype", "float32",
-                   "--max-model-len", "512", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--model", str(target_dir), "--served-model-name", self.model, "--dtype", "float32",
+                   "--max-model-len", str(max_model_len), "--host", "127.0.0.1", "--port", str(self.port),
                    "--api-key", self.api_key, "--speculative-config", json.dumps(speculative)]
         env = {key: value for key, value in os.environ.items()
                if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
