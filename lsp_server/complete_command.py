@@ -72,11 +72,18 @@ async def run_complete(args: argparse.Namespace, settings: dict) -> int:
         print(_request_line(last))
         stages = ", ".join(f"{k} {v:.1f}" for k, v in last["stageMs"].items())
         print(f"request {last['latencyMs']:.0f} ms ({stages} ms)")
-    print(f"target {models['target']['path']} ({models['target']['parameters']:,} params) on "
-          f"{models['device']}/{models['dtype']}; load {models['target']['loadSeconds'] + models['draft']['loadSeconds']:.2f} s; "
-          f"whole command {wall:.2f} s")
+    print(_models_line(models) + f"; whole command {wall:.2f} s")
 
     return 0
+
+
+def _models_line(models: dict) -> str:
+    if models.get("engine") == "remote":  # the team's server decodes (models/remote/)
+        remote = models["remote"]
+        return f"remote {remote['url']} serving {remote['model']}; tokenizer {models['target']['path']}"
+    return (f"target {models['target']['path']} ({models['target']['parameters']:,} params) on "
+            f"{models['device']}/{models['dtype']}; load "
+            f"{models['target']['loadSeconds'] + models['draft']['loadSeconds']:.2f} s")
 
 
 def _why_nothing(last: dict) -> str:

@@ -51,6 +51,7 @@ class TandemServer(LanguageServer):
         super().__init__("tandem", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          protocol_cls=protocol_cls or TandemProtocol)
         self.settings, problems = parse_settings(initial_settings)
+        self.starting_settings = self.settings  # what a setting the editor leaves unset (null) returns to
         self.startup_problems = problems
         # The models' worker; over TCP one is shared by every connection, which must not stop it.
         self.owns_host = host is None
@@ -110,7 +111,7 @@ class TandemServer(LanguageServer):
         """Take new settings; True when the models must be reloaded. Decoding settings need
         nothing more: every request carries this connection's own."""
         previous = self.settings
-        self.settings, problems = parse_settings(raw, self.settings)
+        self.settings, problems = parse_settings(raw, self.settings, self.starting_settings)
         changed = {k: v for k, v in self.settings.model_dump(by_alias=True).items()
                    if previous.model_dump(by_alias=True)[k] != v}
         if changed:

@@ -145,12 +145,17 @@ def setting_fields() -> dict[str, dict]:
             for name in TandemSettings.model_fields}
 
 
-def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[TandemSettings, list[str]]:
+def parse_settings(raw: Any, previous: TandemSettings | None = None,
+                   starting: TandemSettings | None = None) -> tuple[TandemSettings, list[str]]:
     """Settings from a client payload; problems come back as messages, never exceptions.
 
-    `raw` may be the `tandem` section itself or an object holding it under "tandem".
+    `raw` may be the `tandem` section itself or an object holding it under "tandem". A key
+    given as null is one the editor leaves unset: it takes the server's `starting` value
+    (its command-line flags, e.g. a dev container's TANDEM_* variables; else the default),
+    so an editor that sends every key it declares does not undo the server's own choices.
     """
     base = previous or TandemSettings()
+    reset = starting or TandemSettings()
     if raw is None:
         return base, []
     if isinstance(raw, dict) and isinstance(raw.get("tandem"), dict):
@@ -163,6 +168,9 @@ def parse_settings(raw: Any, previous: TandemSettings | None = None) -> tuple[Ta
         name = aliases.get(key, key if key in TandemSettings.model_fields else None)
         if name is None:
             unknown.append(key)
+            continue
+        if value is None:
+            values[name] = getattr(reset, name)
             continue
         try:
             checked = TandemSettings.model_validate({**base.model_dump(), name: value})

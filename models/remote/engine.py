@@ -66,6 +66,9 @@ class RemotePair(TargetText):
     def load(cls, spec: PairSpec) -> "RemotePair":
         endpoint = Endpoint(spec.remote_url, read_api_key(spec.remote_key_file))
         _, tokenizer_dir = resolve_model_dirs("", spec.target)
+        if not tokenizer_dir.is_dir():
+            raise ModelLoadError(f"the remote engine reads the served model's tokenizer from targetModel, and "
+                                 f"'{tokenizer_dir}' is not a folder")
         try:
             tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True, trust_remote_code=False)
         except Exception as error:  # a missing folder, or files the tokenizers library refuses

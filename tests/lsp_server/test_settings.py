@@ -64,3 +64,17 @@ def test_many_unknown_keys_make_one_message():
     assert settings.max_new_tokens == 12
     assert problems == ["unknown settings tandem.option0, tandem.option1, tandem.option2, tandem.option3, "
                         "tandem.option4 and 295 more ignored"]
+
+
+def test_a_null_setting_returns_to_the_servers_starting_value_not_the_default():
+    """VS Code sends every key it declares, null for those the user left unset: a server
+    started with flags (a dev container's, a team's remoteUrl) keeps them."""
+    starting, _ = parse_settings({"remoteUrl": "http://gpu-box:8000", "temperature": 0.2})
+    settings, problems = parse_settings({"remoteUrl": None, "temperature": None, "maxNewTokens": 32},
+                                        starting, starting)
+    assert problems == [] and settings.remote_url == "http://gpu-box:8000" and settings.temperature == 0.2
+    assert settings.max_new_tokens == 32
+    settings, _ = parse_settings({"temperature": 0.9}, settings, starting)
+    settings, _ = parse_settings({"temperature": None}, settings, starting)  # the user removed it
+    assert settings.temperature == 0.2
+    assert parse_settings({"temperature": None}, settings)[0].temperature == 0.0  # no flags: the default

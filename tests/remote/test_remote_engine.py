@@ -7,7 +7,7 @@ import time
 import pytest
 
 from models.config import PairSpec
-from models.errors import RemoteError
+from models.errors import ModelError, RemoteError
 from models.records import StopReason
 from models.remote import engine
 from models.remote.engine import RemotePair
@@ -144,3 +144,8 @@ def test_a_refusal_inside_the_stream_is_a_refusal_too(serve):
 
     with pytest.raises(RemoteError, match="answered 400: Token id 999999 is out of vocabulary"):
         remote(serve(completions)).generate(PROMPT, 4)
+
+
+def test_a_target_folder_that_is_not_there_is_named(serve, tmp_path):
+    with pytest.raises(ModelError, match="'.*no such' is not a folder"):
+        RemotePair.load(PairSpec(target=str(tmp_path / "no such"), remote_url=serve(lambda h, b: None).url))

@@ -127,3 +127,18 @@ def test_a_refusal_from_vllm_carries_its_words(vllm_server, key_file):
     with pytest.raises(RemoteError, match="answered 400: .*vocab"):
         pair.generate([1, 999_999], 4)  # an id beyond the vocabulary
     assert pair.generate([1] + pair.encode("def main():\n    "), 4).token_ids  # and it goes on serving
+
+
+def test_tandem_complete_runs_on_the_remote_engine(vllm_server, key_file, tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "a project" / "demo.py"
+    source.parent.mkdir()
+    source.write_text("def total(values):\n    result = 0\n    for value in values:\n        result += value\n"
+                      "    return ")
+    done = subprocess.run([sys.executable, "-m", "lsp_server.cli", "complete", str(source), "--line", "4",
+                           "--character", "11", "--remote-url", vllm_server.url, "--remote-key-file", str(key_file)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"remote {vllm_server.url} serving embedded" in done.stdout and "Traceback" not in done.stderr
