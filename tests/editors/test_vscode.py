@@ -144,14 +144,17 @@ def test_every_server_setting_in_the_users_settings_reaches_the_server(tmp_path)
     # engine, seed and postprocess were once left out of a hand-written list of keys.
     log = tmp_path / "server.log"
     chosen = {"engine": "transformers", "seed": 1234, "postprocess": False}
+    # A flag of the server's the user did not set in VS Code (as a dev container's or a team's
+    # TANDEM_* variables are) stays: the extension sends unset keys as null, not its defaults.
     vscode = CodeServer(tmp_path, {"tandem.server.python": sys.executable,
-                                   "tandem.server.args": ["-v", "--log-file", str(log)],
+                                   "tandem.server.args": ["-v", "--log-file", str(log), "--max-new-tokens", "24"],
                                    **{f"tandem.{key}": value for key, value in chosen.items()}})
     try:
         outcome = vscode.drive(tmp_path, "vscode-settings.png", MODE="ready")
         assert outcome["error"] is None, outcome["error"]
         received = settings_received(log)
         assert {key: received.get(key, "never sent") for key in chosen} == chosen, received
+        assert "maxNewTokens" not in received, received  # the flag's 24 was never undone
     finally:
         vscode.close()
 

@@ -60,13 +60,15 @@ async def replay(setup: str, users: int, server_args: list[str], settings: dict,
     clients = await asyncio.gather(*(_start(server_args, settings) for _ in range(users)))
     row = Row(setup, users)
     try:
-        picked = pick_functions(users * functions, seed)
+        picked = pick_functions(users * functions, seed)  # fewer when the held-out files run out:
+        if not picked:                                     # then developers share bodies
+            raise RuntimeError("no held-out function bodies to type")
         requests: list[list[Request]] = [[] for _ in clients]
 
         async def developer(index: int, client: TandemClient) -> None:
             rng = random.Random(seed + index)
             for number in range(functions):
-                document, cursor, body = picked[index * functions + number]
+                document, cursor, body = picked[(index * functions + number) % len(picked)]
                 await type_function(client, f"file:///team/user_{index}_{number}.py", document, cursor, body, rng,
                                     requests[index])
 
@@ -146,14 +148,19 @@ def _vllm_server(settings: dict, workdir: Path, speculative_tokens: int):
     endpoint = Endpoint(server.url, server.api_key)
     remote = {"remoteUrl": server.url, "remoteKeyFile": str(key_file), "remoteModel": server.model}
     print(f"vLLM {server.url} serves {target} with the padded draft {padded} "
-          f"({speculative_tokens} speculative tokens); up after {server.start_seconds:.0f} s")
+          f"({speculative_tokens} speculative tokens); up after {server.start_seconds:.0f} s", flush=True)
     return remote, lambda: read_counters(endpoint), server
 
 
 def run(server_args: list[str], options: dict, model_settings: dict, users: list[int], setups: list[str],
         seed: int, functions: int, png: Path, speculative_tokens: int) -> int:
+    import signal
+    import sys
     import tempfile
 
+    # A terminated bench still stops the vLLM server it started (its engine processes would
+    # outlive it and hold the cores).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="tandem-team-") as folder:
         server = None

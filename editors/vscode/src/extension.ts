@@ -89,10 +89,20 @@ function vscodeOnly(key: string): boolean {
 }
 
 /** The `tandem` section as the server reads it: every `tandem.*` setting this extension
- * declares in its package.json (generated from the server's schema) but its own ones. */
+ * declares in its package.json (generated from the server's schema) but its own ones. A
+ * setting the user has not set goes as null, which the server reads as "its own starting
+ * value": a server started with flags (a dev container's TANDEM_* variables, a team's
+ * remoteUrl) keeps them, instead of this extension's defaults undoing them. */
 function serverSettings(): Record<string, unknown> {
   const all = config();
-  return Object.fromEntries(serverKeys.map((key) => [key, all.get(key)]));
+  return Object.fromEntries(serverKeys.map((key) => [key, userSet(all, key) ? all.get(key) : null]));
+}
+
+function userSet(all: vscode.WorkspaceConfiguration, key: string): boolean {
+  const seen = all.inspect(key);
+  return seen !== undefined && [seen.globalValue, seen.workspaceValue, seen.workspaceFolderValue,
+    seen.globalLanguageValue, seen.workspaceLanguageValue, seen.workspaceFolderLanguageValue]
+    .some((value) => value !== undefined);
 }
 
 function clientOptions(): LanguageClientOptions {
