@@ -12,6 +12,7 @@ from models.remote.http_stream import Endpoint, Exchange
 
 CHECK_TEXT = "def greet(name):\n    return f\"hello, {name}\"  # ünïcode\n"
 QUICK_SECONDS = 10.0
+COUNTERS_SECONDS = 1.0
 COUNTERS = {  # vLLM's Prometheus names → tandem/status's
     "vllm:spec_decode_num_drafts_total": "drafts",
     "vllm:spec_decode_num_draft_tokens_total": "draftTokens",
@@ -26,8 +27,8 @@ class ServerFacts:
     warnings: tuple[str, ...] = ()
 
 
-def _get(endpoint: Endpoint, route: str, body: dict | None = None) -> Exchange:
-    return Exchange(endpoint, route, body, lambda: True, QUICK_SECONDS, method="POST" if body else "GET")
+def _get(endpoint: Endpoint, route: str, body: dict | None = None, silence: float = QUICK_SECONDS) -> Exchange:
+    return Exchange(endpoint, route, body, lambda: True, silence, method="POST" if body else "GET")
 
 
 def read_facts(endpoint: Endpoint, wanted: str, encode: Callable[[str], list[int]]) -> ServerFacts:
@@ -73,7 +74,8 @@ def _tokenizer_warnings(endpoint: Endpoint, model: str, encode: Callable[[str], 
 def read_counters(endpoint: Endpoint) -> dict[str, float]:
     """The server's speculative-decoding counters (summed over labels); {} where it has none."""
     try:
-        with _get(endpoint, "/metrics") as answer:
+        # On the model worker, between two completions: never wait long for a statistic.
+        with _get(endpoint, "/metrics", silence=COUNTERS_SECONDS) as answer:
             if answer.status != 200:
                 return {}
             text = answer.text()
