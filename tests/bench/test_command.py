@@ -18,6 +18,7 @@ OWN_OPTIONS = {
     "latency": {"--functions", "--seed", "--png"},
     "soak": {"--keystrokes", "--documents", "--interval-ms", "--seed", "--no-clean-run"},
     "eval": {"--limit", "--out", "--direct", "--data", "--sets", "--configs", "--exec-timeout", "--seed"},
+    "team": {"--users", "--setups", "--functions", "--speculative-tokens", "--seed", "--png"},
     "gpu": set(),
 }
 COMMON = {"-h", "--help", "--log-file", "-v", "--verbose"}

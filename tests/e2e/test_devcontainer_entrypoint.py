@@ -66,6 +66,8 @@ def _other_value(wire: str, schema: dict):
         return low + 1 if low == default else low
     if kind.get("type") == "number":
         return 0.5
+    if wire == "remoteUrl":
+        return "http://team-server:8000"
     return "cpu" if wire == "device" else f"/models/{wire}"
 
 
