@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -183,9 +184,12 @@ class RemotePair(TargetText):
 
     def _note_latency(self, milliseconds: float) -> None:
         self.latencies_ms = [*self.latencies_ms[-99:], milliseconds]
-        if time.monotonic() - self._counters_read > 10.0:  # the server's counters, now and then
-            self._counters_read = time.monotonic()
-            self._counters = read_counters(self.endpoint)
+        if time.monotonic() - self._counters_read > 10.0:  # the server's counters, now and then,
+            self._counters_read = time.monotonic()          # off the keystroke's path
+            threading.Thread(target=self._read_counters, name="tandem-remote-counters", daemon=True).start()
+
+    def _read_counters(self) -> None:
+        self._counters = read_counters(self.endpoint)
 
     def warm_up(self) -> None:
         """One short request: the first completion then finds the connection path tried."""

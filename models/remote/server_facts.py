@@ -81,12 +81,19 @@ def read_counters(endpoint: Endpoint) -> dict[str, float]:
             text = answer.text()
     except RemoteError:
         return {}
-    totals: dict[str, float] = {}
+    if not any(name in text for name in COUNTERS):  # a server without speculative decoding
+        return {}
+    return {COUNTERS[name]: value for name, value in sum_metrics(text, COUNTERS).items()}
+
+
+def sum_metrics(text: str, names) -> dict[str, float]:
+    """Prometheus text: each of `names` summed over its labels (0 where absent)."""
+    totals = dict.fromkeys(names, 0.0)
     for line in text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in COUNTERS:
+        if name in totals:
             try:
-                totals[COUNTERS[name]] = totals.get(COUNTERS[name], 0.0) + float(line.rsplit(" ", 1)[1])
+                totals[name] += float(line.rsplit(" ", 1)[1])
             except (IndexError, ValueError):
                 continue
     return totals

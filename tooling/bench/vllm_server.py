@@ -17,13 +17,13 @@ import urllib.request
 from pathlib import Path
 
 from models.embedded import EMBEDDED_TARGET
+from models.remote.server_facts import COUNTERS, sum_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 VLLM_VENV = ROOT / ".editor-tools" / "vllm" / "venv"
 VLLM_PYTHON = VLLM_VENV / "bin" / "python"
 TARGET_DIR = EMBEDDED_TARGET
-SPEC_COUNTERS = ("vllm:spec_decode_num_drafts_total", "vllm:spec_decode_num_draft_tokens_total",
-                 "vllm:spec_decode_num_accepted_tokens_total")
+SPEC_COUNTERS = tuple(COUNTERS)  # vLLM's speculative-decoding counters, by their Prometheus names
 
 
 def installed() -> bool:
@@ -101,14 +101,7 @@ class VLLMServer:
         status, body = self.request("/metrics")
         if status != 200:
             raise AssertionError(f"/metrics answered {status}: {body[:500]!r}")
-        totals = dict.fromkeys(SPEC_COUNTERS, 0.0)
-        for line in body.decode().splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name = line.split("{", 1)[0].split(None, 1)[0]
-            if name in totals:
-                totals[name] += float(line.rsplit(None, 1)[1])
-        return totals
+        return sum_metrics(body.decode(), SPEC_COUNTERS)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
