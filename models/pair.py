@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from models.config import MAX_DRAFT_TOKENS, DecodingConfig, PairSpec
 from models.decoding.adaptive import AdaptiveDraftLength, FixedDraftLength, StepCosts
-from models.decoding.generation import Generation, Stops
+from models.decoding.generation import Generation, Stops, never
 from models.decoding.prefix_cache import PrefixCache
 from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer, Proposer
 from models.decoding.sampling import Sampler, SamplingParams
@@ -85,7 +85,7 @@ class ModelPair(TargetText):
         prompt_ids: Sequence[int],
         max_new_tokens: int,
         end_ids: Collection[int] = (),
-        should_stop: Callable[[str], bool] = lambda text: False,
+        should_stop: Callable[[str], bool] = never,
         is_cancelled: Callable[[], bool] = lambda: False,
         draft_prompt_ids: Sequence[int] | None = None,
         min_new_tokens: int = 0,

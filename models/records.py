@@ -39,8 +39,9 @@ class DecodeStats:
     accepted: int = 0                # ... of which the target accepted
     target_passes: int = 0           # target forward passes, prefill included
     rounds: int = 0                  # draft → verify rounds
-    draft_steps: int = 0             # tokens drafted by the draft model (lookups are free) ...
-    draft_step_seconds: float = 0.0  # ... and their time, its prompt prefill excluded
+    draft_steps: int = 0             # the draft model's steady one-token forwards (lookups are free) ...
+    draft_step_seconds: float = 0.0  # ... and their time: its prompt prefill and its catch-up
+                                     # after rounds without it excluded (Proposal.steps)
     draft_seconds: float = 0.0
     target_seconds: float = 0.0
     prefill_seconds: float = 0.0

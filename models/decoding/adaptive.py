@@ -171,33 +171,36 @@ class AdaptiveDraftLength:
     def alpha(self) -> float:
         return self.model.alpha
 
-    def rate(self, k: int) -> float:
-        """Expected tokens per unit of target-step time when the draft model drafts k."""
-        if k == 0:
-            return 1.0
-        c = self.costs.cost_ratio()
-        c = 0.1 if c is None else c
-        return expected_tokens(self.model.alpha, k) / (
-            self.costs.verify_ratio(k + 1) + k * c + self.costs.switch_ratio())
-
-    def lookup_rate(self, k: int) -> float:
-        """The same for k lookup tokens, which cost no model call, only a longer verify."""
-        if k == 0:
-            return 1.0
-        return expected_tokens(self.lookup.alpha, k) / (self.costs.verify_ratio(k + 1) + self.costs.switch_ratio())
+    def best_k(self, alpha: float, limit: int, step_cost: float) -> int:
+        """The k in 0..limit with the most expected tokens per unit of target-step time,
+        E(α,k) / (v(k+1) + k·step_cost + switch back), where k = 0 (a plain step) rates 1;
+        the smallest k on a tie. `step_cost`: c for the draft model, 0 for lookups. Asked
+        every round, so the sum E is grown term by term instead of from the formula."""
+        costs = self.costs
+        switch = costs.switch_ratio()
+        best, best_rate, expected, power = 0, 1.0, 1.0, 1.0
+        for k in range(1, limit + 1):
+            power *= alpha
+            expected += power
+            rate = expected / (costs.verify_ratio(k + 1) + k * step_cost + switch)
+            if rate > best_rate:
+                best, best_rate = k, rate
+        return best
 
     def choose(self, remaining: int) -> int:
         limit = max(0, min(self.k_max, remaining - 1))
         if self.costs.target_step is None:
             return 0  # one plain step first: it measures the target's step time
-        return self.model_probe.choose(max(range(limit + 1), key=self.rate), limit)
+        c = self.costs.cost_ratio()
+        return self.model_probe.choose(self.best_k(self.model.alpha, limit, 0.1 if c is None else c), limit)
 
     def free_tokens(self, remaining: int) -> int:
         """Lookup tokens to try in a round where the draft model does not pay: as many as
         pay for their longer verify pass (none where verifying costs nearly a step per
-        token), with a short probe now and then to keep the lookup's α fresh."""
+        token; a lookup costs no model call), with a short probe now and then to keep the
+        lookup's α fresh."""
         limit = max(0, min(FREE_LOOKUP_TOKENS, remaining - 1))
-        return self.lookup_probe.choose(max(range(limit + 1), key=self.lookup_rate), limit)
+        return self.lookup_probe.choose(self.best_k(self.lookup.alpha, limit, 0.0), limit)
 
     def update(self, proposal: Proposal, accepted: int, verify_seconds: float) -> None:
         estimate = self.lookup if proposal.source == "lookup" else self.model

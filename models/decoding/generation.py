@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from models.records import DecodeStats, StopReason
 
 
-def _never(*args) -> bool:
+def never(*args) -> bool:
+    """The default stop rule and cancel flag. A continuation whose stop rule is this one
+    decodes its text once, at the end (Continuation.text)."""
     return False
 
 
@@ -29,8 +31,8 @@ class Stops:
     max_new_tokens: int
     end_ids: Collection[int] = ()
     min_new_tokens: int = 0
-    should_stop: Callable[[str], bool] = _never
-    is_cancelled: Callable[[], bool] = _never
+    should_stop: Callable[[str], bool] = never
+    is_cancelled: Callable[[], bool] = never
     deadline: float | None = None
     banned_first_ids: Collection[int] = ()
 
@@ -44,17 +46,26 @@ class Continuation:
     stops: Stops
     decode: Callable[[Sequence[int]], str]
     tokens: list[int] = field(default_factory=list)
-    text: str = ""
+    _text: str = field(default="", repr=False)
+    _decoded: int = field(default=0, repr=False)  # how many of `tokens` `_text` spells
+
+    @property
+    def text(self) -> str:
+        """The tokens' text, decoded when asked: after every token where a stop rule reads
+        it, else once at the end (a tenth of a llama.cpp step per token, saved)."""
+        if self._decoded != len(self.tokens):
+            self._text, self._decoded = self.decode(self.tokens), len(self.tokens)
+        return self._text
 
     def extend(self, tokens: Sequence[int]) -> StopReason | None:
         """Append `tokens` one by one, honouring every stop at its exact token (a stop can
         fall inside an accepted run: the rest of the run is dropped)."""
+        reads_text = self.stops.should_stop is not never
         for token in tokens:
             if token in self.stops.end_ids:
                 return StopReason.EOS
             self.tokens.append(token)
-            self.text = self.decode(self.tokens)
-            if self.stops.should_stop(self.text):
+            if reads_text and self.stops.should_stop(self.text):
                 return StopReason.STOP_RULE
             if len(self.tokens) >= self.stops.max_new_tokens:
                 return StopReason.MAX_TOKENS

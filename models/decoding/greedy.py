@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from models.decoding.forward import feeder
 from models.decoding.generation import Continuation, Generation, Stops
 from models.decoding.kv import new_cache
 from models.decoding.sampling import argmax, mask_ids
@@ -20,11 +21,10 @@ from models.records import DecodeStats, StopReason
 def greedy_generate(model: torch.nn.Module, prompt_ids: Sequence[int], stops: Stops,
                     decode: Callable[[Sequence[int]], str]) -> Generation:
     """Generate after `prompt_ids` until one of `stops`."""
-    device = model.get_input_embeddings().weight.device
+    feed = feeder(model)
     started = time.perf_counter()
     cache = new_cache(model)
-    inputs = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
-    logits = model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
+    logits = feed(prompt_ids, cache, 1)[-1]
     prefill_done = time.perf_counter()
     out, stop, passes = Continuation(stops, decode), StopReason.MAX_TOKENS, 1
     while out.remaining() > 0:
@@ -36,8 +36,7 @@ def greedy_generate(model: torch.nn.Module, prompt_ids: Sequence[int], stops: St
         stop = out.extend([token])
         if stop is not None:
             break
-        step = torch.tensor([[token]], dtype=torch.long, device=device)
-        logits = model(input_ids=step, cache=cache, use_cache=True).logits[0, -1]
+        logits = feed([token], cache)[-1]
         passes += 1
     finished = time.perf_counter()
     stats = DecodeStats(

@@ -13,10 +13,14 @@ from typing import Protocol
 
 import torch
 
+from models.decoding.forward import Feed, Logits, feeder
 from models.decoding.generation import Stops
 from models.decoding.kv import rollback
 from models.decoding.prefix_cache import PrefixCache, common_prefix
 from models.decoding.sampling import Sampler, argmax, pad_vocab
+
+
+STEADY_CATCH_UP = 2  # tokens the draft feeds at the start of a round when it drafted the last one
 
 
 @dataclass
@@ -26,8 +30,8 @@ class Proposal:
     # a deterministic proposal (q is one-hot on each token).
     probs: torch.Tensor | None = None
     seconds: float = 0.0       # all time spent, the draft's prompt prefill included
-    steps: int = 0             # tokens the draft model produced (0 for lookup) ...
-    step_seconds: float = 0.0  # ... and their time without the prefill: the per-token cost
+    steps: int = 0             # the draft model's steady one-token forwards (0 for lookup) ...
+    step_seconds: float = 0.0  # ... and their time: the per-token cost (DraftModelProposer.propose)
     source: str = "none"       # "model" | "lookup" (as in models.config.DRAFT_SOURCES)
 
 
@@ -66,7 +70,8 @@ class DraftModelProposer:
     stops: Stops = Stops(0)  # the request's: only its deadline and cancel flag are read here
     sat_out: bool = False    # its prefill was cut short: no drafts this request
     _cache: object = None
-    _logits: torch.Tensor | None = None  # next-token logits after prompt + fed
+    _logits: Logits | None = None  # next-token logits after prompt + fed
+    _feed: Feed | None = None
 
     def _known(self, ids: list[int]) -> list[int]:
         # An id only the target has (a special token it chose to emit) must never reach the
@@ -75,10 +80,9 @@ class DraftModelProposer:
         return [i if i < vocab else self.unknown_id for i in ids]
 
     def _forward(self, ids: list[int]) -> None:
-        embeddings = self.model.get_input_embeddings()
-        inputs = torch.tensor([self._known(ids)], dtype=torch.long, device=embeddings.weight.device)
-        self._logits = self.model(input_ids=inputs, cache=self._cache, use_cache=True,
-                                  logits_to_keep=1).logits[0, -1]
+        if self._feed is None:
+            self._feed = feeder(self.model)
+        self._logits = self._feed(self._known(ids), self._cache, 1)[-1]
 
     @torch.inference_mode()
     def propose(self, emitted: list[int], k: int) -> Proposal:
@@ -92,21 +96,32 @@ class DraftModelProposer:
                 self.sat_out = True
                 return Proposal([], None, time.perf_counter() - started)
             self._cache, self._logits = cache, logits[0]
-        prefilled = time.perf_counter()
         keep = common_prefix(self.fed, emitted)
+        # The draft's per-token cost is what its rounds cost while it drafts every round:
+        # k forwards, the first feeding the 1-2 tokens the target added (timed as a step).
+        # A longer catch-up (it sat out rounds; a probe always follows such a pause) is a
+        # one-off and stays out of the per-token cost, or a draft that is only probed
+        # would look 3-5 times dearer than it is and never be judged to pay.
+        step_seconds, steps = 0.0, 0
         if not keep == len(self.fed) == len(emitted):
             if keep == len(emitted):  # nothing new to feed, but the logits must be recomputed
                 keep -= 1             # at the last emitted position: re-feed that one token
             prompt_length = len(self.prompt_ids)
             rollback(self._cache, prompt_length + keep)
-            self._forward((self.prompt_ids + emitted)[prompt_length + keep:])
+            catch_up = (self.prompt_ids + emitted)[prompt_length + keep:]
+            tick = time.perf_counter()
+            self._forward(catch_up)
+            if len(catch_up) <= STEADY_CATCH_UP:
+                step_seconds, steps = time.perf_counter() - tick, 1
             self.fed = list(emitted)
         graphed = getattr(self.model, "graphed", None)
         if graphed is not None and self.sampler.greedy:  # graphs for k = 1..MAX_DRAFT_TOKENS
+            tick = time.perf_counter()
             tokens, self._logits = graphed.run(self._logits, k)  # the loop on the device, one sync
             self.fed.extend(tokens[:-1])
             finished = time.perf_counter()
-            return Proposal(tokens, None, finished - started, k, finished - prefilled, "model")
+            return Proposal(tokens, None, finished - started, steps + k - 1,
+                            step_seconds + finished - tick, "model")
         tokens, dists = [], []
         for i in range(k):
             if self.sampler.greedy:  # padding adds -inf only: the argmax is among the draft's ids
@@ -117,11 +132,12 @@ class DraftModelProposer:
                 dists.append(q)
             tokens.append(token)
             if i < k - 1:  # the last draft token is fed next round, if it is accepted
+                tick = time.perf_counter()
                 self._forward([token])
+                step_seconds, steps = step_seconds + time.perf_counter() - tick, steps + 1
                 self.fed.append(token)
         probs = torch.stack(dists) if dists else None
-        finished = time.perf_counter()
-        return Proposal(tokens, probs, finished - started, len(tokens), finished - prefilled, "model")
+        return Proposal(tokens, probs, time.perf_counter() - started, steps, step_seconds, "model")
 
     def propose_free(self, emitted: list[int], k: int) -> Proposal:
         return Proposal([])

@@ -25,10 +25,13 @@ class SamplingParams:
         return self.temperature <= 0.0
 
 
-def _as_numpy(logits: torch.Tensor) -> np.ndarray | None:
-    """A float32 CPU tensor's numpy view (no copy), else None. Why: on a small model a step
-    takes 1-2 ms on llama.cpp, and each torch op on one row of logits costs 10-35 µs of
-    dispatch against numpy's 2-3 µs, several of them a round."""
+def _as_numpy(logits) -> np.ndarray | None:
+    """Logits as numpy: an array as it is (llama.cpp's, models/decoding/forward.py), a
+    float32 CPU tensor's view (no copy), else None. Why: on a small model a step takes 1-2
+    ms on llama.cpp, and each torch op on one row of logits costs 10-35 µs of dispatch
+    against numpy's 2-3 µs, several of them a round."""
+    if isinstance(logits, np.ndarray):
+        return logits
     if logits.device.type == "cpu" and logits.dtype == torch.float32:
         return logits.numpy()
     return None
@@ -55,8 +58,14 @@ def all_finite(logits: torch.Tensor) -> bool:
     return bool(torch.isfinite(logits.max(dim=-1).values).all()) if logits.numel() else True
 
 
-def pad_vocab(logits: torch.Tensor, size: int) -> torch.Tensor:
+def as_tensor(logits) -> torch.Tensor:
+    """Logits as a torch tensor (a numpy array's view, no copy), for the sampling maths."""
+    return torch.from_numpy(logits) if isinstance(logits, np.ndarray) else logits
+
+
+def pad_vocab(logits, size: int) -> torch.Tensor:
     """Extend the last dimension to `size` with -inf: ids the draft lacks get probability 0."""
+    logits = as_tensor(logits)
     missing = size - logits.shape[-1]
     if missing <= 0:
         return logits
@@ -64,20 +73,24 @@ def pad_vocab(logits: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat([logits, filler], dim=-1)
 
 
-def mask_ids(logits: torch.Tensor, banned) -> torch.Tensor:
-    """Logits with the `banned` ids made impossible (end ids before `min_new_tokens`, a
-    first token the caller rejected)."""
+def mask_ids(logits, banned, rows: int | None = None):
+    """Logits (a tensor or an array, returned as the same kind) with the `banned` ids made
+    impossible (end ids before `min_new_tokens`, a first token the caller rejected): in
+    every row, or in the first `rows` of a rows × vocab block."""
     ids = [i for i in banned if i < logits.shape[-1]]
     if not ids:
         return logits
-    logits = logits.clone()
-    logits[..., ids] = float("-inf")
+    logits = logits.copy() if isinstance(logits, np.ndarray) else logits.clone()
+    if rows is None:
+        logits[..., ids] = float("-inf")
+    else:
+        logits[:rows, ids] = float("-inf")
     return logits
 
 
 def to_probs(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     """Distribution(s) over the last dimension after temperature, top-k and top-p (float32)."""
-    logits = logits.float() / max(params.temperature, 1e-6)
+    logits = as_tensor(logits).float() / max(params.temperature, 1e-6)
     if params.top_k > 0 and params.top_k < logits.shape[-1]:
         kth = torch.topk(logits, params.top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from models.decoding.forward import Logits, feeder
 from models.decoding.generation import Continuation, Generation, Stops
 from models.decoding.kv import rollback
 from models.decoding.prefix_cache import PrefixCache
@@ -22,7 +23,7 @@ from models.decoding.sampling import Sampler, all_finite, argmax_rows, mask_ids,
 from models.records import DecodeStats, StopReason
 
 
-def verify(proposal: Proposal, target_logits: torch.Tensor, sampler: Sampler) -> tuple[int, int]:
+def verify(proposal: Proposal, target_logits: Logits, sampler: Sampler) -> tuple[int, int]:
     """(accepted draft tokens, next token) given the target's logits at the k+1 positions."""
     drafted = proposal.tokens
     if sampler.greedy:  # accept while the draft is the target's argmax
@@ -42,6 +43,32 @@ def verify(proposal: Proposal, target_logits: torch.Tensor, sampler: Sampler) ->
             torch.tensor(token, device=p.device), p.shape[-1]).float()
         return i, sampler.draw(residual(p[i], q))
     return len(drafted), sampler.draw(p[len(drafted)])  # all k accepted: the bonus from p
+
+
+class RoundTally:
+    """The rounds' counters, summed in place: a DecodeStats per round cost 7 µs, a tenth
+    of the loop's own time per round beside a 0.7 ms llama.cpp step."""
+    __slots__ = ("rounds", "drafted", "accepted", "draft_steps", "draft_step_seconds", "draft_seconds",
+                 "target_seconds")
+
+    def __init__(self):
+        self.rounds = self.drafted = self.accepted = self.draft_steps = 0
+        self.draft_step_seconds = self.draft_seconds = self.target_seconds = 0.0
+
+    def add(self, proposal: Proposal, accepted: int, verify_seconds: float) -> None:
+        self.rounds += 1
+        self.drafted += len(proposal.tokens)
+        self.accepted += accepted
+        self.draft_steps += proposal.steps
+        self.draft_step_seconds += proposal.step_seconds
+        self.draft_seconds += proposal.seconds
+        self.target_seconds += verify_seconds
+
+    def stats(self) -> DecodeStats:
+        return DecodeStats(rounds=self.rounds, target_passes=self.rounds, drafted=self.drafted,
+                           accepted=self.accepted, draft_steps=self.draft_steps,
+                           draft_step_seconds=self.draft_step_seconds, draft_seconds=self.draft_seconds,
+                           target_seconds=self.target_seconds)
 
 
 @torch.inference_mode()
@@ -67,13 +94,13 @@ def speculative_generate(
 
 def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops, decode, sampler: Sampler,
               prefix_cache: PrefixCache) -> Generation:
-    device = target.get_input_embeddings().weight.device
+    feed = feeder(target)
     started = time.perf_counter()
     cache, logits, reused = prefix_cache.prefill(target, prompt_ids, deadline=stops.deadline,
                                                  is_cancelled=stops.is_cancelled)
     prefill_seconds = time.perf_counter() - started
     out = Continuation(stops, decode)
-    tally = DecodeStats()  # what the draft → verify rounds add up to
+    tally = RoundTally()  # what the draft → verify rounds add up to
     if logits is None:  # stopped mid-prefill: the chunks read stay cached for next time
         stop = StopReason.TIME_BUDGET if stops.expired() else StopReason.CANCELLED
     elif not all_finite(logits):
@@ -99,26 +126,23 @@ def _generate(target, prompt_ids, proposer: Proposer, draft_length, stops: Stops
         tick = time.perf_counter()
         # Verify: feed the newest token plus the draft; logits at all k+1 positions.
         cached = cache.get_seq_length()
-        inputs = torch.tensor([[out.tokens[-1], *proposal.tokens]], device=device)
-        logits = target(input_ids=inputs, cache=cache, use_cache=True).logits[0]
+        logits = feed([out.tokens[-1], *proposal.tokens], cache)
         if not all_finite(logits):
             stop = StopReason.ERROR
             break
         if (early := out.early()) > 0:  # rows whose token may not be an end token
-            logits = torch.cat([mask_ids(logits[:early], stops.end_ids), logits[early:]])
+            logits = mask_ids(logits, stops.end_ids, rows=early)
         accepted, following = verify(proposal, logits, sampler)
         # Rollback: keep the newest token and the accepted run; the rejected drafts' entries go.
         rollback(cache, cached + 1 + accepted)
         verify_seconds = time.perf_counter() - tick
         draft_length.update(proposal, accepted, verify_seconds)
-        tally += DecodeStats(rounds=1, target_passes=1, drafted=len(proposal.tokens), accepted=accepted,
-                             draft_steps=proposal.steps, draft_step_seconds=proposal.step_seconds,
-                             draft_seconds=proposal.seconds, target_seconds=verify_seconds)
+        tally.add(proposal, accepted, verify_seconds)
         stop = out.extend([*proposal.tokens[:accepted], following])  # a stop may cut the run
 
     prefix_cache.record([*prompt_ids, *out.tokens])
     decode_seconds = time.perf_counter() - started - prefill_seconds
-    return Generation(tuple(out.tokens), out.text, tally + DecodeStats(
+    return Generation(tuple(out.tokens), out.text, tally.stats() + DecodeStats(
         prompt_tokens=len(prompt_ids), reused_prompt_tokens=reused, new_tokens=len(out.tokens),
         target_passes=1, target_seconds=prefill_seconds, prefill_seconds=prefill_seconds,
         decode_seconds=decode_seconds, stop_reason=stop))

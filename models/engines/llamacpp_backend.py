@@ -1,5 +1,7 @@
 """A causal LM run by llama.cpp (through llama-cpp-python's bindings of its C API), called
-like the torch models by the decoders: `model(input_ids=…, cache=…, logits_to_keep=…)`.
+by the decoders through `forward_ids` (models/decoding/forward.py: lists in, numpy logits
+out, no torch on the per-token path), and like a torch model by tools: `model(input_ids=…,
+cache=…, logits_to_keep=…)`.
 
 Why: on a CPU, PyTorch eager spends most of a small model's step in framework overhead;
 llama.cpp's step is a few fused C kernels (tandem bench engine measures both). Tandem's
@@ -169,20 +171,26 @@ class LlamaCppCausalLM:
 
     def __call__(self, input_ids: torch.Tensor, cache: LlamaCppKV | None = None, use_cache: bool = True,
                  logits_to_keep: int = 0, **unused) -> StaticOutput:
-        """Feed `input_ids` (1 × T) after the cache's positions; logits of the last
-        `logits_to_keep` positions (0 = all), 1 × rows × vocab, float32 on the CPU."""
+        """As a torch model is called (for tools that measure or probe it): `input_ids` is
+        1 × T, the logits 1 × rows × vocab, float32 on the CPU."""
         cache = cache if cache is not None else self.new_cache()
+        return StaticOutput(torch.from_numpy(self.forward_ids(input_ids[0].tolist(), cache, logits_to_keep))[None])
+
+    def forward_ids(self, ids: list[int], cache: LlamaCppKV, logits_to_keep: int = 0) -> np.ndarray:
+        """What the decoders call (models/decoding/forward.py): feed `ids` after the cache's
+        positions; the logits of the last `logits_to_keep` positions (0 = all), rows × vocab,
+        a float32 array of their own (llama.cpp's buffer is overwritten by the next call)."""
         self._check(cache)
-        ids = input_ids[0].tolist()
         wanted_from = len(ids) - logits_to_keep if logits_to_keep else 0
         rows = []
         for start in range(0, len(ids), BATCH):
             piece = ids[start:start + BATCH]
             outputs = self._decode(cache, piece, max(0, wanted_from - start))
             if outputs:
-                rows.append(torch.from_numpy(self._logits_view()[:outputs].copy()))
-        logits = rows[0] if len(rows) == 1 else torch.cat(rows) if rows else torch.zeros((0, self.vocab_size))
-        return StaticOutput(logits[None])
+                rows.append(self._logits_view()[:outputs].copy())
+        if len(rows) == 1:
+            return rows[0]
+        return np.concatenate(rows) if rows else np.zeros((0, self.vocab_size), dtype=np.float32)
 
     def _logits_view(self) -> np.ndarray:
         """The context's logits buffer (BATCH rows at most) as an array, made again only

@@ -22,12 +22,12 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from models.config import DecodingConfig, PairSpec
-from models.decoding.generation import Continuation, Generation, Stops
+from models.decoding.generation import Continuation, Generation, Stops, never
 from models.embedded import resolve_model_dirs
 from models.errors import ModelLoadError, RemoteError
 from models.records import DecodeStats, StopReason
 from models.remote.http_stream import Endpoint, Exchange, Stopped
-from models.remote.server_facts import ServerFacts, read_counters, read_facts
+from models.remote.server_facts import ServerFacts, describe_counters, read_counters, read_facts
 from models.target_text import TargetText
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class RemotePair(TargetText):
         return cls(endpoint, facts, tokenizer, tokenizer_dir)
 
     def generate(self, prompt_ids: Sequence[int], max_new_tokens: int, end_ids: Collection[int] = (),
-                 should_stop: Callable[[str], bool] = lambda text: False,
+                 should_stop: Callable[[str], bool] = never,
                  is_cancelled: Callable[[], bool] = lambda: False, draft_prompt_ids: Sequence[int] | None = None,
                  min_new_tokens: int = 0, decoding: DecodingConfig = DecodingConfig(), deadline: float | None = None,
                  banned_first_ids: Collection[int] = ()) -> Generation:
@@ -200,11 +200,8 @@ class RemotePair(TargetText):
         ordered = sorted(self.latencies_ms)
         latency = {"requests": len(ordered), "p50": round(ordered[len(ordered) // 2], 1),
                    "p95": round(ordered[int(len(ordered) * 0.95)], 1)} if ordered else {"requests": 0}
-        server = dict(self._counters)
-        if server.get("draftTokens"):
-            server["acceptance"] = round(server["acceptedTokens"] / server["draftTokens"], 3)
         return {"engine": "remote", "remote": {"url": self.endpoint.url, "model": self.facts.model,
-                                               "latencyMs": latency, "speculativeDecoding": server or None},
+                                               "latencyMs": latency, **describe_counters(self._counters)},
                 "target": {"path": str(self.tokenizer_dir), "engine": f"remote ({self.endpoint.url})",
                            "contextWindow": self.context_window, "vocabSize": len(self._vocab)},
                 "draft": None}

@@ -1,6 +1,6 @@
 """What Tandem asks a remote server before the first completion (which model, how many
 positions, whether its tokenizer agrees with the local one) and, now and then, its
-speculative-decoding counters for tandem/status."""
+speculative-decoding and prefix-cache counters for tandem/status."""
 
 from __future__ import annotations
 
@@ -13,11 +13,18 @@ from models.remote.http_stream import Endpoint, Exchange
 CHECK_TEXT = "def greet(name):\n    return f\"hello, {name}\"  # ünïcode\n"
 QUICK_SECONDS = 10.0
 COUNTERS_SECONDS = 1.0
-COUNTERS = {  # vLLM's Prometheus names → tandem/status's
+SPECULATIVE_COUNTERS = {  # vLLM's Prometheus names → tandem/status's
     "vllm:spec_decode_num_drafts_total": "drafts",
     "vllm:spec_decode_num_draft_tokens_total": "draftTokens",
     "vllm:spec_decode_num_accepted_tokens_total": "acceptedTokens",
 }
+# Prompt tokens looked up in vLLM's prefix cache, and found there: consecutive keystrokes'
+# prompts share their start (completion/context.py keeps it stable), so most should hit.
+PREFIX_COUNTERS = {
+    "vllm:prefix_cache_queries_total": "queriedTokens",
+    "vllm:prefix_cache_hits_total": "hitTokens",
+}
+COUNTERS = {**SPECULATIVE_COUNTERS, **PREFIX_COUNTERS}
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,8 @@ def _tokenizer_warnings(endpoint: Endpoint, model: str, encode: Callable[[str], 
 
 
 def read_counters(endpoint: Endpoint) -> dict[str, float]:
-    """The server's speculative-decoding counters (summed over labels); {} where it has none."""
+    """The server's counters (COUNTERS' status names, each summed over labels); {} where it
+    exposes none of them."""
     try:
         # On the model worker, between two completions: never wait long for a statistic.
         with _get(endpoint, "/metrics", silence=COUNTERS_SECONDS) as answer:
@@ -81,9 +89,22 @@ def read_counters(endpoint: Endpoint) -> dict[str, float]:
             text = answer.text()
     except RemoteError:
         return {}
-    if not any(name in text for name in COUNTERS):  # a server without speculative decoding
+    if not any(name in text for name in COUNTERS):  # not vLLM
         return {}
     return {COUNTERS[name]: value for name, value in sum_metrics(text, COUNTERS).items()}
+
+
+def describe_counters(counters: dict[str, float]) -> dict:
+    """tandem/status's view of `read_counters`: speculative decoding with its acceptance,
+    and the prefix cache with its hit rate, each None where the server reports none."""
+    speculative = {name: counters[name] for name in SPECULATIVE_COUNTERS.values() if name in counters}
+    if speculative.get("draftTokens"):
+        speculative["acceptance"] = round(speculative["acceptedTokens"] / speculative["draftTokens"], 3)
+    prefix = {name: counters[name] for name in PREFIX_COUNTERS.values() if name in counters}
+    if prefix.get("queriedTokens"):
+        prefix["hitRate"] = round(prefix["hitTokens"] / prefix["queriedTokens"], 3)
+    return {"speculativeDecoding": speculative if speculative.get("drafts") else None,
+            "prefixCache": prefix if prefix.get("queriedTokens") else None}
 
 
 def sum_metrics(text: str, names) -> dict[str, float]:

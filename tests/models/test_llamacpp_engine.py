@@ -9,15 +9,18 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoConfig
 
 from models.config import DecodingConfig, PairSpec
 from models.decoding.adaptive import FixedDraftLength
+from models.decoding.forward import feeder
 from models.decoding.generation import Stops
 from models.decoding.greedy import greedy_generate
 from models.decoding.proposers import CombinedProposer, DraftModelProposer, PromptLookupProposer
+from models.decoding.sampling import Sampler, SamplingParams
 from models.decoding.speculative import speculative_generate
 from models.devices import resolve_placement
 from models.embedded import EMBEDDED_DRAFT, EMBEDDED_TARGET
@@ -190,3 +193,42 @@ def test_q8_0_is_repacked_only_where_a_batch_computes_its_one_token_steps_bit_fo
     assert not fallen.model.repacked
     for loaded in (q8, q4, fallen):
         loaded.model.close()
+
+
+def test_the_decoders_feed_llama_cpp_lists_and_read_logits_of_their_own(llamacpp_pair):
+    _, target = llamacpp_pair
+    feed = feeder(target.model)
+    assert feed == target.model.forward_ids  # no torch tensors on the per-token path
+    cache = target.model.new_cache()
+    prompt = feed([5, 6, 7, 8], cache, 1)
+    assert isinstance(prompt, np.ndarray) and prompt.shape == (1, target.model.vocab_size)
+    kept = prompt.copy()
+    rows = feed([9, 10, 11], cache)
+    assert rows.shape == (3, target.model.vocab_size)
+    np.testing.assert_array_equal(prompt, kept)  # the next call wrote llama.cpp's buffer, not this array
+    cache.crop(4)
+    as_torch = target.model(input_ids=torch.tensor([[9, 10, 11]]), cache=cache).logits[0]
+    np.testing.assert_array_equal(as_torch.numpy(), rows)
+
+
+def test_masked_and_sampled_decoding_run_on_llama_cpp_logits(llamacpp_pair, prompts):  # noqa: F811
+    draft, target = llamacpp_pair
+    target_prompt, draft_prompt = prompts[1]
+    first = greedy_generate(target.model, target_prompt, Stops(4), _decode(target)).token_ids[0]
+    # The first token banned and no end before 6 tokens: rows masked in place on arrays.
+    stops = Stops(12, {2, first}, min_new_tokens=6, banned_first_ids={first})
+    alone = greedy_generate(target.model, target_prompt, stops, _decode(target))
+    assert alone.token_ids[0] != first and first not in alone.token_ids[:6]
+    proposer = DraftModelProposer(draft.model, list(draft_prompt), target.vocab_size)
+    out = speculative_generate(target.model, target_prompt, proposer, FixedDraftLength(3), stops, _decode(target))
+    assert out.token_ids == alone.token_ids
+
+    def sampled(seed: int):
+        sampler = Sampler.seeded(SamplingParams(temperature=0.8, top_k=40, top_p=0.95), seed, torch.device("cpu"))
+        proposer = DraftModelProposer(draft.model, list(draft_prompt), target.vocab_size, sampler)
+        return speculative_generate(target.model, target_prompt, proposer, FixedDraftLength(3), Stops(16),
+                                    _decode(target), sampler)
+
+    once, again = sampled(11), sampled(11)
+    assert once.token_ids == again.token_ids and len(once.token_ids) == 16
+    assert once.stats.drafted > 0

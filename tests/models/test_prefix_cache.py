@@ -10,6 +10,7 @@ from models.config import DecodingConfig, PairSpec
 from models.decoding.generation import Stops
 from models.decoding.greedy import greedy_generate
 from models.decoding.prefix_cache import PrefixCache
+from models.decoding.sampling import as_tensor
 from models.engines import llamacpp_backend
 from models.pair import ModelPair
 from training import corpus
@@ -73,7 +74,7 @@ def test_prefill_from_a_reused_cache_gives_the_fresh_logits(pair, typing_prompts
     assert reused == len(typing_prompts[3])
     with torch.inference_mode():
         fresh = model(input_ids=torch.tensor([typing_prompts[5]])).logits[0, -1:]
-    torch.testing.assert_close(logits, fresh, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(as_tensor(logits), fresh, rtol=1e-4, atol=1e-4)
 
 
 def test_the_same_prompt_twice_still_feeds_its_last_token(pair, typing_prompts):

@@ -85,3 +85,33 @@ def test_no_room_in_the_draft_window_falls_back_to_lookup(tiny_pair):
     assert pair._proposer(prompt, prompt, 300, "combined", Sampler()).name == "lookup"  # 256 positions < 300 new
     out = pair.generate(prompt, 300, draft_prompt_ids=prompt, decoding=DecodingConfig(draft_tokens=3))
     assert out.stats.new_tokens == 300
+
+
+def test_the_text_is_decoded_after_every_token_only_where_a_stop_rule_reads_it():
+    target, draft = micro_model(8, seed=1), micro_model(8, seed=2)
+    decoded = []
+
+    def decode(ids):
+        decoded.append(len(ids))
+        return " ".join(map(str, ids))
+
+    plain = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(2),
+                                 Stops(12), decode)
+    assert decoded == [12] and plain.text == " ".join(map(str, plain.token_ids))
+    decoded.clear()
+    ruled = speculative_generate(target, [0, 1], DraftModelProposer(draft, [0, 1], 8), FixedDraftLength(2),
+                                 Stops(12, should_stop=lambda text: False), decode)
+    assert decoded == list(range(1, 13)) and ruled.token_ids == plain.token_ids and ruled.text == plain.text
+
+
+def test_the_draft_step_leaves_out_the_catch_up_after_rounds_without_the_draft():
+    draft = micro_model(8, seed=2)
+    proposer = DraftModelProposer(draft, [0, 1], 8)
+    first = proposer.propose([], 3)  # fed nothing yet: the last prompt position's logits are there
+    assert first.steps == 2 and first.step_seconds <= first.seconds
+    emitted = [*first.tokens, 5]  # accepted all three, then the target's bonus token
+    steady = proposer.propose(emitted, 3)  # feeds the last draft token and the bonus: a step
+    assert steady.steps == 3
+    emitted = [*emitted, *steady.tokens[:1], 4, 6, 7, 1, 2, 3]  # then rounds at k = 0
+    after_pause = proposer.propose(emitted, 3)  # a 7-token catch-up: a one-off, not a step
+    assert after_pause.steps == 2 and after_pause.step_seconds < after_pause.seconds

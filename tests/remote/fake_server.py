@@ -22,6 +22,7 @@ class FakeServer:
         self.completions, self.key = completions, key
         self.hung_up = threading.Event()  # a streamed answer found its client gone
         self.bodies: list[dict] = []
+        self.metrics: str | None = None  # /metrics' Prometheus text; None: no such route
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +47,13 @@ class FakeServer:
                 if self.path == "/tokenize":
                     ids = TOKENIZER.encode(body["prompt"], add_special_tokens=False)
                     return self.answer(200, {"tokens": ids, "count": len(ids)})
+                if self.path == "/metrics" and fake.metrics is not None:
+                    data = fake.metrics.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain; version=0.0.4")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    return self.wfile.write(data)
                 if self.path == "/v1/completions":
                     fake.bodies.append(body)
                     return fake.completions(self, body)

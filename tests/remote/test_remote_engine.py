@@ -149,3 +149,29 @@ def test_a_refusal_inside_the_stream_is_a_refusal_too(serve):
 def test_a_target_folder_that_is_not_there_is_named(serve, tmp_path):
     with pytest.raises(ModelError, match="'.*no such' is not a folder"):
         RemotePair.load(PairSpec(target=str(tmp_path / "no such"), remote_url=serve(lambda h, b: None).url))
+
+
+METRICS = """# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.
+# TYPE vllm:prefix_cache_queries_total counter
+vllm:prefix_cache_queries_total{engine="0",model_name="embedded"} 1200.0
+vllm:prefix_cache_hits_total{engine="0",model_name="embedded"} 900.0
+vllm:spec_decode_num_drafts_total{engine="0",model_name="embedded"} 10.0
+vllm:spec_decode_num_draft_tokens_total{engine="0",model_name="embedded"} 30.0
+vllm:spec_decode_num_accepted_tokens_total{engine="0",model_name="embedded"} 12.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="embedded",position="0"} 8.0
+"""
+
+
+def test_status_shows_the_servers_acceptance_and_prefix_cache_hit_rate(serve):
+    server = serve(lambda handler, body: None)
+    pair = remote(server)
+    assert pair.describe()["remote"]["speculativeDecoding"] is None  # nothing read yet
+    server.metrics = METRICS
+    pair._read_counters()
+    shown = pair.describe()["remote"]
+    assert shown["speculativeDecoding"] == {"drafts": 10, "draftTokens": 30, "acceptedTokens": 12, "acceptance": 0.4}
+    assert shown["prefixCache"] == {"queriedTokens": 1200, "hitTokens": 900, "hitRate": 0.75}
+    server.metrics = METRICS.split("vllm:spec_decode_num_drafts_total")[0]  # no speculative decoding served
+    pair._read_counters()
+    shown = pair.describe()["remote"]
+    assert shown["speculativeDecoding"] is None and shown["prefixCache"]["hitRate"] == 0.75

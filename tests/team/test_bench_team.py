@@ -24,6 +24,9 @@ def test_two_developers_on_vllm_and_two_on_local_models(vllm_server, tmp_path):
         assert len(row.latency_ms) > 50  # a request per keystroke, both developers
         assert all(latency >= 0 for latency in row.latency_ms)
     assert on_vllm.acceptance is not None and 0 <= on_vllm.acceptance <= 1  # vLLM drafted while they typed
+    # Keystrokes' prompts share their start: vLLM's prefix cache and the local caches reuse it.
+    assert on_vllm.prompt_reuse is not None and 0.3 < on_vllm.prompt_reuse <= 1, on_vllm.prompt_reuse
+    assert local.prompt_reuse is not None and 0.5 < local.prompt_reuse <= 1, local.prompt_reuse
     table = format_table([on_vllm, local])
     assert table.splitlines()[2].startswith("vllm       2") and table.splitlines()[3].startswith("local      2")
     write_chart(tmp_path / "chart.png", [on_vllm, local])

@@ -3,8 +3,10 @@ replay, one Tandem server and one client each), served either by one vLLM server
 the remote engine or by N local Tandem servers with their own models, on the same machine.
 
 For each N and each setup: keystroke→answer latency (p50 / p95, all requests and those the
-models answered), new tokens per second over all servers, and acceptance (the local
-servers' own; vLLM's from its /metrics counters). Rows for one N run back to back, the
+models answered), new tokens per second over all servers, acceptance, and the share of
+prompt tokens whose keys and values were reused from an earlier request (the local
+servers' own prefix caches; vLLM's prefix cache), the last two from the local servers'
+status or vLLM's /metrics counters. Rows for one N run back to back, the
 vLLM setup first then local, so both see the same machine.
 """
 
@@ -32,6 +34,7 @@ class Row:
     new_tokens: int = 0
     seconds: float = 0.0
     acceptance: float | None = None
+    prompt_reuse: float | None = None
     failed: int = 0
 
     @property
@@ -87,22 +90,34 @@ async def replay(setup: str, users: int, server_args: list[str], settings: dict,
     row.new_tokens = sum(s["newTokens"] for s in stats)
     row.failed = sum(s["failed"] for s in stats)
     if counters:
-        drafted = after["draftTokens"] - before["draftTokens"]
-        row.acceptance = (after["acceptedTokens"] - before["acceptedTokens"]) / drafted if drafted else None
+        row.acceptance = _share(before, after, "acceptedTokens", "draftTokens")
+        row.prompt_reuse = _share(before, after, "hitTokens", "queriedTokens")
     else:
-        rates = [s["acceptanceRate"] for s in stats if s.get("acceptanceRate") is not None]
-        row.acceptance = sum(rates) / len(rates) if rates else None
+        row.acceptance = _mean([s.get("acceptanceRate") for s in stats])
+        row.prompt_reuse = _mean([s.get("kvReuse") for s in stats])
     return row
+
+
+def _share(before: dict, after: dict, part: str, whole: str) -> float | None:
+    """How much of what a counter pair grew by during the replay was `part`."""
+    grown = after.get(whole, 0.0) - before.get(whole, 0.0)
+    return (after.get(part, 0.0) - before.get(part, 0.0)) / grown if grown else None
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return sum(known) / len(known) if known else None
 
 
 def format_table(rows: list[Row]) -> str:
     header = (f"{'setup':<6} {'users':>5} {'all p50 / p95 / p99 ms':>24} {'by models p50 / p95 / p99':>26} "
-              f"{'answered tok/s':>14} {'α':>5} {'failed':>6}")
+              f"{'answered tok/s':>14} {'α':>5} {'reuse':>5} {'failed':>6}")
     lines = [header, "-" * len(header)]
     for row in rows:
-        alpha = f"{row.acceptance:.2f}" if row.acceptance is not None else "–"
+        alpha, reuse = (f"{value:.2f}" if value is not None else "–" for value in (row.acceptance, row.prompt_reuse))
         lines.append(f"{row.setup:<6} {row.users:>5} {percentiles(row.latency_ms):>24} "
-                     f"{percentiles(row.by_models_ms):>26} {row.tokens_per_second:>14.1f} {alpha:>5} {row.failed:>6}")
+                     f"{percentiles(row.by_models_ms):>26} {row.tokens_per_second:>14.1f} {alpha:>5} {reuse:>5} "
+                     f"{row.failed:>6}")
     return "\n".join(lines)
 
 

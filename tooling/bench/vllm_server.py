@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VLLM_VENV = ROOT / ".editor-tools" / "vllm" / "venv"
 VLLM_PYTHON = VLLM_VENV / "bin" / "python"
 TARGET_DIR = EMBEDDED_TARGET
-SPEC_COUNTERS = tuple(COUNTERS)  # vLLM's speculative-decoding counters, by their Prometheus names
+SERVER_COUNTERS = tuple(COUNTERS)  # the vLLM counters Tandem reads, by their Prometheus names
 
 
 def installed() -> bool:
@@ -97,11 +97,11 @@ class VLLMServer:
         return json.loads(body)
 
     def metrics(self) -> dict[str, float]:
-        """The speculative-decoding counters from /metrics, each summed over its labels."""
+        """The speculative-decoding and prefix-cache counters from /metrics, each summed over its labels."""
         status, body = self.request("/metrics")
         if status != 200:
             raise AssertionError(f"/metrics answered {status}: {body[:500]!r}")
-        return sum_metrics(body.decode(), SPEC_COUNTERS)
+        return sum_metrics(body.decode(), SERVER_COUNTERS)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
