@@ -45,7 +45,7 @@ class Continuation:
     """The tokens emitted so far and their text, grown token by token under `stops`."""
     stops: Stops
     decode: Callable[[Sequence[int]], str]
-    tokens: list[int] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)  # only ever grows (extend): `text` relies on it
     _text: str = field(default="", repr=False)
     _decoded: int = field(default=0, repr=False)  # how many of `tokens` `_text` spells
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import torch
 
+from models.config import MAX_DRAFT_TOKENS
 from models.decoding.forward import Feed, Logits, feeder
 from models.decoding.generation import Stops
 from models.decoding.kv import rollback
@@ -20,7 +21,9 @@ from models.decoding.prefix_cache import PrefixCache, common_prefix
 from models.decoding.sampling import Sampler, argmax, pad_vocab
 
 
-STEADY_CATCH_UP = 2  # tokens the draft feeds at the start of a round when it drafted the last one
+# The most tokens one round adds (k accepted + the target's own): the draft feeds no more
+# at the start of a round when it ran in the one before, or when only lookups did.
+ROUND_CATCH_UP = MAX_DRAFT_TOKENS + 1
 
 
 @dataclass
@@ -97,11 +100,12 @@ class DraftModelProposer:
                 return Proposal([], None, time.perf_counter() - started)
             self._cache, self._logits = cache, logits[0]
         keep = common_prefix(self.fed, emitted)
-        # The draft's per-token cost is what its rounds cost while it drafts every round:
-        # k forwards, the first feeding the 1-2 tokens the target added (timed as a step).
-        # A longer catch-up (it sat out rounds; a probe always follows such a pause) is a
-        # one-off and stays out of the per-token cost, or a draft that is only probed
-        # would look 3-5 times dearer than it is and never be judged to pay.
+        # The draft's per-token cost is what its rounds cost while it takes part in every
+        # round: k forwards, the first feeding what the last round added (timed as a step),
+        # and the argmax or draw of each token. A catch-up longer than one round adds (it
+        # sat out rounds at k = 0; a probe always follows such a pause) is a one-off and
+        # stays out of the per-token cost, or a draft that is only probed would look 3-5
+        # times dearer than it is and never be judged to pay.
         step_seconds, steps = 0.0, 0
         if not keep == len(self.fed) == len(emitted):
             if keep == len(emitted):  # nothing new to feed, but the logits must be recomputed
@@ -111,17 +115,15 @@ class DraftModelProposer:
             catch_up = (self.prompt_ids + emitted)[prompt_length + keep:]
             tick = time.perf_counter()
             self._forward(catch_up)
-            if len(catch_up) <= STEADY_CATCH_UP:
+            if len(catch_up) <= ROUND_CATCH_UP:
                 step_seconds, steps = time.perf_counter() - tick, 1
             self.fed = list(emitted)
+        drafting = time.perf_counter()
         graphed = getattr(self.model, "graphed", None)
         if graphed is not None and self.sampler.greedy:  # graphs for k = 1..MAX_DRAFT_TOKENS
-            tick = time.perf_counter()
             tokens, self._logits = graphed.run(self._logits, k)  # the loop on the device, one sync
             self.fed.extend(tokens[:-1])
-            finished = time.perf_counter()
-            return Proposal(tokens, None, finished - started, steps + k - 1,
-                            step_seconds + finished - tick, "model")
+            return self._proposal(tokens, None, started, drafting, steps + k - 1, step_seconds)
         tokens, dists = [], []
         for i in range(k):
             if self.sampler.greedy:  # padding adds -inf only: the argmax is among the draft's ids
@@ -132,12 +134,19 @@ class DraftModelProposer:
                 dists.append(q)
             tokens.append(token)
             if i < k - 1:  # the last draft token is fed next round, if it is accepted
-                tick = time.perf_counter()
                 self._forward([token])
-                step_seconds, steps = step_seconds + time.perf_counter() - tick, steps + 1
                 self.fed.append(token)
         probs = torch.stack(dists) if dists else None
-        return Proposal(tokens, probs, time.perf_counter() - started, steps, step_seconds, "model")
+        return self._proposal(tokens, probs, started, drafting, steps + k - 1, step_seconds)
+
+    @staticmethod
+    def _proposal(tokens: list[int], probs, started: float, drafting: float, steps: int,
+                  catch_up_seconds: float) -> Proposal:
+        """`steps` one-token forwards: a counted catch-up's and the drafting loop's time
+        (none where a k = 1 round had only an uncounted catch-up)."""
+        finished = time.perf_counter()
+        step_seconds = catch_up_seconds + finished - drafting if steps else 0.0
+        return Proposal(tokens, probs, finished - started, steps, step_seconds, "model")
 
     def propose_free(self, emitted: list[int], k: int) -> Proposal:
         return Proposal([])

@@ -108,10 +108,16 @@ def test_the_draft_step_leaves_out_the_catch_up_after_rounds_without_the_draft()
     draft = micro_model(8, seed=2)
     proposer = DraftModelProposer(draft, [0, 1], 8)
     first = proposer.propose([], 3)  # fed nothing yet: the last prompt position's logits are there
-    assert first.steps == 2 and first.step_seconds <= first.seconds
+    assert first.steps == 2 and 0 < first.step_seconds <= first.seconds
     emitted = [*first.tokens, 5]  # accepted all three, then the target's bonus token
     steady = proposer.propose(emitted, 3)  # feeds the last draft token and the bonus: a step
     assert steady.steps == 3
-    emitted = [*emitted, *steady.tokens[:1], 4, 6, 7, 1, 2, 3]  # then rounds at k = 0
-    after_pause = proposer.propose(emitted, 3)  # a 7-token catch-up: a one-off, not a step
+    emitted = [*emitted, *steady.tokens[:1], 4, 6, 7, 1]  # a lookup round took these: one round's worth
+    after_lookups = proposer.propose(emitted, 3)
+    assert after_lookups.steps == 3
+    emitted = [*emitted, *after_lookups.tokens[:1], *([2, 3, 4, 5] * 3)]  # 12 rounds at k = 0
+    after_pause = proposer.propose(emitted, 3)  # a 13-token catch-up: a one-off, not a step
     assert after_pause.steps == 2 and after_pause.step_seconds < after_pause.seconds
+    emitted = [*emitted, *after_pause.tokens, *([6, 7] * 6)]
+    alone = proposer.propose(emitted, 1)  # k = 1 after a pause: no step at all
+    assert alone.steps == 0 and alone.step_seconds == 0.0

@@ -11,7 +11,8 @@ The model columns describe the decode phase (the prefill is the same work in eve
 α = accepted / drafted; E = tokens per verify pass; k̄ = drafted tokens per round;
 c = one draft-model token's time / one target step's time (the target-only row's own
 steps, in the same run); theory = E / (1 + m̄·c), with
-m̄ the draft-model tokens per round (lookup tokens cost nothing); effic. = decode-phase
+m̄ the draft model's steady one-token forwards per round (DecodeStats.draft_steps: lookup
+tokens cost nothing, and a catch-up after rounds without the draft is left out); effic. = decode-phase
 speedup / theory. The theory prices a verify pass of k+1 tokens like a one-token step;
 v = measured verify pass time / target step time shows what it really costs on this
 device, and "engine" = decode-phase speedup / (E / (v + m̄·c)) is then the share of the
